@@ -29,6 +29,28 @@ static Napi::Value InverseSPD(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), status);
 }
 
+// inverseSPDLower(a, n): as inverseSPD, but only the lower triangle (row-major) is written: the
+// mirror's strided writes cost more than a symmetric reader pays for reading one triangle.
+static Napi::Value InverseSPDLower(const Napi::CallbackInfo& info) {
+  double* a = data(info[0]);
+  int n = info[1].As<Napi::Number>().Int32Value();
+  int status = 0;
+  dpotrf_("U", &n, a, &n, &status);
+  if (status == 0) dpotri_("U", &n, a, &n, &status);
+  return Napi::Number::New(info.Env(), status);
+}
+
+// symmLower(a, m, n, b, c): C (m x n) = A B with A (m x m) symmetric, given by its lower triangle.
+static Napi::Value SymmLower(const Napi::CallbackInfo& info) {
+  double* a = data(info[0]);
+  int m = info[1].As<Napi::Number>().Int32Value();
+  int n = info[2].As<Napi::Number>().Int32Value();
+  double* b = data(info[3]);
+  double* c = data(info[4]);
+  cblas_dsymm(CblasRowMajor, CblasLeft, CblasLower, m, n, 1.0, a, m, b, n, 0.0, c, n);
+  return info.Env().Undefined();
+}
+
 // syrkLower(x, n, d, alpha, c): c (n x n) lower triangle = alpha * X Xᵀ, X row-major n x d.
 static Napi::Value SyrkLower(const Napi::CallbackInfo& info) {
   double* x = data(info[0]);
@@ -65,6 +87,8 @@ static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("inverseSPD", Napi::Function::New(env, InverseSPD));
+  exports.Set("inverseSPDLower", Napi::Function::New(env, InverseSPDLower));
+  exports.Set("symmLower", Napi::Function::New(env, SymmLower));
   exports.Set("syrkLower", Napi::Function::New(env, SyrkLower));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gramLower as gramLowerJs, multiplyABt as multiplyABtJs, productLower } from './gram.ts';
+import { gramLower as gramLowerJs, multiplyABt as multiplyABtJs, productLower, transpose } from './gram.ts';
 import { inverseSPD as inverseSPDJs, multiply as multiplyJs, multiplyTransposeA as multiplyTransposeAJs } from './linalg.ts';
 import { matrix, mirrorLower, type Matrix } from './matrix.ts';
 
@@ -18,6 +18,10 @@ export interface Linalg {
   env: Record<string, string>;
   /** A⁻¹ of a symmetric positive definite A (full matrix). */
   inverseSPD(A: Matrix): Matrix;
+  /** A⁻¹ of an SPD A read from its lower triangle; only the result's lower triangle is exact. A may be overwritten. */
+  inverseSPDLower(A: Matrix): Matrix;
+  /** A B with A symmetric, given by its lower triangle (A's upper triangle may be overwritten). */
+  symmetricTimes(A: Matrix, B: Matrix): Matrix;
   /** shift + scale X Xᵀ; the lower triangle is exact, the upper may be anything. */
   gramLower(X: Matrix, scale: number, shift: number): Matrix;
   /** A Bᵀ (full). */
@@ -32,6 +36,8 @@ export interface Linalg {
 
 interface Addon {
   inverseSPD(a: Float64Array, n: number): number;
+  inverseSPDLower(a: Float64Array, n: number): number;
+  symmLower(a: Float64Array, m: number, n: number, b: Float64Array, c: Float64Array): void;
   syrkLower(x: Float64Array, n: number, d: number, alpha: number, c: Float64Array): void;
   gemm(ta: boolean, tb: boolean, m: number, n: number, k: number, alpha: number, a: Float64Array, b: Float64Array, beta: number, c: Float64Array): void;
   setThreads(n: number): void;
@@ -41,6 +47,8 @@ export const jsLinalg: Linalg = {
   name: 'js',
   env: { linalg: 'js' },
   inverseSPD: inverseSPDJs,
+  inverseSPDLower: inverseSPDJs,
+  symmetricTimes: (A, B) => multiplyABtJs(mirrorLower(A), transpose(B)),
   gramLower: gramLowerJs,
   multiplyABt: multiplyABtJs,
   multiplyAtB: multiplyTransposeAJs,
@@ -67,6 +75,16 @@ function nativeLinalg(addon: Addon): Linalg {
       const info = addon.inverseSPD(out.data, A.rows);
       if (info !== 0) throw new RangeError(`matrix is not symmetric positive definite (LAPACK info ${info})`);
       return out;
+    },
+    inverseSPDLower(A) {
+      const info = addon.inverseSPDLower(A.data, A.rows);
+      if (info !== 0) throw new RangeError(`matrix is not symmetric positive definite (LAPACK info ${info})`);
+      return A;
+    },
+    symmetricTimes(A, B) {
+      const C = matrix(A.rows, B.cols);
+      addon.symmLower(A.data, A.rows, B.cols, B.data, C.data);
+      return C;
     },
     gramLower(X, scale, shift) {
       const K = matrix(X.rows, X.rows);

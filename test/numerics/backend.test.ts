@@ -42,6 +42,14 @@ for (const l of backends) {
     const C = random(97, 7, 4);
     assert.ok(worst(l.multiplyAtB(X, C).data, jsLinalg.multiplyAtB(X, C).data) < 1e-13);
     assert.throws(() => l.inverseSPD(matrix(2, 2, Float64Array.from([1, 2, 2, 1]))), /not symmetric positive definite/);
+    // The lower-triangle forms the EoS uses: only the lower triangle of the input is read.
+    const lowerOnly = (M: Matrix) => {
+      const L = matrix(M.rows, M.cols, Float64Array.from(M.data));
+      for (let i = 0; i < M.rows; i++) for (let j = i + 1; j < M.cols; j++) L.data[i * M.cols + j] = Number.NaN;
+      return L;
+    };
+    assert.ok(worst(l.inverseSPDLower(lowerOnly(A)).data, Ai.data, 97) < 1e-12);
+    assert.ok(worst(l.symmetricTimes(lowerOnly(A), C).data, jsLinalg.multiply(A, C).data) < 1e-12);
   });
 
   test(`${l.name}: kernels and the EoS map meet the original code's values`, () => {
