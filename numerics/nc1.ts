@@ -75,13 +75,17 @@ export interface FeatureNC1 {
   papyan_nc1: number;
 }
 
-/**
- * S_W = (1/N) Σ_i (h_i − μ_c(i))(h_i − μ_c(i))ᵀ, S_B = (1/C) Σ_c (μ_c − μ_G)(μ_c − μ_G)ᵀ.
- *
- * S_B = (1/C) M Mᵀ with M the d x C centred means, so Tr(S_W S_B⁺) = C tr(Mᵀ S_W M (MᵀM)⁺²):
- * only C x C matrices are formed, whatever the feature width d.
- */
-export function featureNC1(H: Matrix, classSizes: readonly number[]): FeatureNC1 {
+export interface ClassMeans {
+  /** μ_c, C rows of length d. */
+  means: Float64Array;
+  /** μ_G, the sample mean. */
+  global: Float64Array;
+  /** μ_c − μ_G, C rows of length d. */
+  M: Float64Array;
+}
+
+/** Class means of features in class-block order (the first of the two passes of every NC metric). */
+export function classMeans(H: Matrix, classSizes: readonly number[]): ClassMeans {
   const { rows: n, cols: d, data: h } = H;
   const offsets = classOffsets(classSizes);
   if (offsets[offsets.length - 1] !== n) {
@@ -100,9 +104,22 @@ export function featureNC1(H: Matrix, classSizes: readonly number[]): FeatureNC1
     }
   }
   for (let t = 0; t < d; t++) global[t] /= n;
-  // M (stored as C rows of length d): centred class means.
   const M = new Float64Array(C * d);
   for (let c = 0; c < C; c++) for (let t = 0; t < d; t++) M[c * d + t] = means[c * d + t] - global[t];
+  return { means, global, M };
+}
+
+/**
+ * S_W = (1/N) Σ_i (h_i − μ_c(i))(h_i − μ_c(i))ᵀ, S_B = (1/C) Σ_c (μ_c − μ_G)(μ_c − μ_G)ᵀ.
+ *
+ * S_B = (1/C) M Mᵀ with M the d x C centred means, so Tr(S_W S_B⁺) = C tr(Mᵀ S_W M (MᵀM)⁺²):
+ * only C x C matrices are formed, whatever the feature width d.
+ */
+export function featureNC1(H: Matrix, classSizes: readonly number[]): FeatureNC1 {
+  const { rows: n, cols: d, data: h } = H;
+  const offsets = classOffsets(classSizes);
+  const C = classSizes.length;
+  const { means, M } = classMeans(H, classSizes);
   let trB = 0;
   for (let i = 0; i < C * d; i++) trB += M[i] * M[i];
   trB /= C;

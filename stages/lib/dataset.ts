@@ -8,6 +8,8 @@ export interface DataInfo {
   class_sizes: number[];
   /** Regression target of each class (rows of class c have y = targets[c]). */
   targets: number[];
+  /** Images: [height, width, channels], rows of X flattened in that order. */
+  image?: number[];
 }
 
 export interface Dataset extends DataInfo {
@@ -19,7 +21,7 @@ export function datasetOutputs(d: Dataset): { 'X.f64': F64Array; 'y.f64': F64Arr
   return {
     'X.f64': f64([d.N, d.d0], d.X.data),
     'y.f64': f64([d.N], d.y),
-    'data.json': { N: d.N, d0: d.d0, class_sizes: d.class_sizes, targets: d.targets },
+    'data.json': { N: d.N, d0: d.d0, class_sizes: d.class_sizes, targets: d.targets, ...(d.image ? { image: d.image } : {}) },
   };
 }
 

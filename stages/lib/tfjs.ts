@@ -1,7 +1,7 @@
 /**
  * TensorFlow.js for training stages: @tensorflow/tfjs-node when it is installed and loads (an
  * optional dependency: its install downloads a binary, which fails on machines without internet),
- * else tfjs-core with the wasm backend (its .wasm files ship in the npm package), else cpu.
+ * else @tensorflow/tfjs with the wasm backend (its .wasm files ship in the npm package), else cpu.
  * PIPELINE_TFJS_BACKEND=node|wasm|cpu forces one.
  *
  * The backend is part of node keys (env), and env() runs in the scheduler's thread, where loading
@@ -55,14 +55,17 @@ export function loadTf(): Promise<typeof TF> {
       if (tfn.getBackend() !== 'tensorflow') throw new Error(`tfjs-node loaded but its backend is ${tfn.getBackend()}`);
       return tfn;
     }
-    const tf = await import('@tensorflow/tfjs-core');
-    await import('@tensorflow/tfjs-backend-cpu');
+    // The union package, not tfjs-core alone: only its bundle registers the gradients that the
+    // classifier's autograd needs (tfjs-core's own are ES modules Node cannot load). It shares
+    // tfjs-core's engine and kernels, so numbers are the same.
+    const tf = (await import('@tensorflow/tfjs')) as unknown as typeof TF;
     if (want === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       wasm.setWasmPaths(`${join(resolvePackage('@tensorflow/tfjs-backend-wasm')!, 'dist')}/`);
     }
-    // tfjs prints a hint to install tfjs-node; it cannot install here, so keep the log clean.
-    tf.env().set('IS_TEST', true);
+    // tfjs prints a hint to install tfjs-node; it cannot install here, so keep the log clean
+    // (PROD, not IS_TEST: IS_TEST also turns on leak checks that reject softmaxCrossEntropy).
+    tf.env().set('PROD', true);
     if (!(await tf.setBackend(want))) throw new Error(`tfjs backend ${want} failed to initialise`);
     await tf.ready();
     return tf;

@@ -1,0 +1,60 @@
+import { defineStage, single } from '../engine/stage-api.ts';
+import { matrix } from '../numerics/matrix.ts';
+import { papyanMetrics, type PapyanMetrics } from '../numerics/nc-metrics.ts';
+import type { EpochRecord } from './lib/classifier-train.ts';
+
+interface Params {
+  label: string;
+}
+
+export type MetricsRow = EpochRecord & PapyanMetrics;
+
+/** The metrics that trend to 0 under collapse, for the summary. */
+const TRACKED = ['nc1', 'equinorm_means', 'equinorm_classifier', 'equiangular_means', 'equiangular_classifier', 'max_angle_means', 'max_angle_classifier', 'self_duality', 'ncc_mismatch'] as const;
+
+export default defineStage<Params>({
+  description: 'Papyan, Han & Donoho NC1–NC4 (float64) of a classifier at each of its checkpoints',
+  params: {
+    label: { type: 'string', default: '', doc: 'name of this run in plots and tables (e.g. the dataset)' },
+  },
+  inputs: { run: { doc: 'a classifier node (features.f64, classifier.f64, checkpoints.json)' } },
+  run({ params: p, inputs, progress }) {
+    const run = single(inputs.run, 'run');
+    const stats = run.json<{ class_sizes: number[]; zero_error_epoch: number | null; N: number }>('stats.json');
+    const checkpoints = run.json<EpochRecord[]>('checkpoints.json');
+    const F = run.array('features.f64');
+    const Wb = run.array('classifier.f64');
+    const [K, N, d] = F.shape;
+    const C = Wb.shape[1];
+    const rows: MetricsRow[] = checkpoints.map((cp, k) => {
+      progress(k / K, `checkpoint ${k + 1}/${K}`);
+      const H = matrix(N, d, F.data.subarray(k * N * d, (k + 1) * N * d));
+      const W = matrix(C, d);
+      const b = new Float64Array(C);
+      for (let a = 0; a < C; a++) {
+        const o = (k * C + a) * (d + 1);
+        W.data.set(Wb.data.subarray(o, o + d), a * d);
+        b[a] = Wb.data[o + d];
+      }
+      return { ...cp, ...papyanMetrics(H, stats.class_sizes, W, b) };
+    });
+    // At zero training error: the first checkpoint at or after that epoch.
+    const zero = stats.zero_error_epoch === null ? undefined : rows.find((r) => r.epoch >= stats.zero_error_epoch!);
+    const end = rows[rows.length - 1];
+    const at = (r: MetricsRow | undefined) => (r ? Object.fromEntries(TRACKED.map((k) => [k, r[k]])) : null);
+    return {
+      'metrics.json': rows,
+      'summary.json': {
+        label: p.label || run.stage,
+        zero_error_epoch: stats.zero_error_epoch,
+        zero_error_checkpoint: zero ? zero.epoch : null,
+        end_epoch: end.epoch,
+        at_zero_error: at(zero),
+        at_end: at(end),
+        nc1_fall: zero ? zero.nc1 / end.nc1 : null,
+        final_train_error: end.train_error,
+        final_test_error: end.test_error,
+      },
+    };
+  },
+});

@@ -1,0 +1,96 @@
+import { defineStage, gathered, single } from '../engine/stage-api.ts';
+import { fmt, table } from './lib/markdown.ts';
+import { PANELS } from './nc-panels.ts';
+
+interface Params {
+  title: string;
+  description: string;
+  target: string;
+  profile: string;
+  /** NC1 must fall by this factor between zero training error and the end (the issue's bar). */
+  nc1_fall_bar: number;
+}
+
+interface Summary {
+  label: string;
+  zero_error_epoch: number | null;
+  zero_error_checkpoint: number | null;
+  end_epoch: number;
+  at_zero_error: Record<string, number> | null;
+  at_end: Record<string, number>;
+  nc1_fall: number | null;
+  final_train_error: number;
+  final_test_error: number | null;
+}
+
+const METRICS: [string, string][] = [
+  ['nc1', 'NC1 Tr(Σ_W Σ_B⁺)/C'],
+  ['equinorm_means', 'NC2 equinorm, class means'],
+  ['equinorm_classifier', 'NC2 equinorm, classifier'],
+  ['equiangular_means', 'NC2 equiangularity, class means'],
+  ['equiangular_classifier', 'NC2 equiangularity, classifier'],
+  ['max_angle_means', 'NC2 max-angle, class means'],
+  ['max_angle_classifier', 'NC2 max-angle, classifier'],
+  ['self_duality', 'NC3 self-duality'],
+  ['ncc_mismatch', 'NC4 NCC mismatch'],
+];
+
+const num = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : fmt(v, 4));
+
+function finding(s: Summary, bar: number): string {
+  if (s.zero_error_epoch === null) return `${s.label}: **training error never reached 0** (final ${fmt(100 * s.final_train_error, 1)}%), so there is no terminal phase to measure.`;
+  const fall = s.nc1_fall ?? NaN;
+  const verdict = fall >= bar ? `falls ${fall.toFixed(1)}x (bar ${bar}x: met)` : `falls only ${fall.toFixed(2)}x (bar ${bar}x: **not met**)`;
+  const toward = METRICS.slice(1).filter(([k]) => (s.at_end[k] ?? NaN) < (s.at_zero_error?.[k] ?? NaN)).length;
+  return `${s.label}: zero training error at epoch ${s.zero_error_epoch}; from then (checkpoint ${s.zero_error_checkpoint}) to epoch ${s.end_epoch}, NC1 ${verdict}; ${toward} of ${METRICS.length - 1} other metrics decrease.`;
+}
+
+export default defineStage<Params>({
+  description: 'Markdown report of neural-collapse dynamics: six panels, metrics at zero training error and at the end, findings; results.json',
+  params: {
+    title: { type: 'string', doc: 'report title' },
+    description: { type: 'string', default: '', doc: 'Markdown: what is reproduced and how to read it' },
+    target: { type: 'string', doc: 'target name (use ${target})' },
+    profile: { type: 'string', doc: 'profile name (use ${profile})' },
+    nc1_fall_bar: { type: 'number', greaterThan: 0, default: 10, doc: 'NC1 fall (zero error -> end) that counts as collapse' },
+  },
+  inputs: {
+    metrics: { doc: 'nc-metrics nodes', gather: true },
+    panels: { doc: 'the nc-panels node' },
+  },
+  run({ params: p, inputs }) {
+    const runs = gathered(inputs.metrics).map((h) => h.json<Summary>('summary.json'));
+    const panels = single(inputs.panels, 'panels');
+    const findings = runs.map((s) => finding(s, p.nc1_fall_bar));
+    const md = [
+      `# ${p.title}`,
+      '',
+      p.description.trim(),
+      '',
+      `Profile \`${p.profile}\`. The dashed line in each panel marks the epoch of zero training error.`,
+      '',
+      '## Findings',
+      '',
+      ...findings.map((f) => `- ${f}`),
+      '',
+      ...PANELS.flatMap((q) => [`![${q.title}](./${q.file})`, '']),
+      '## At zero training error and at the end',
+      '',
+      table(
+        ['metric', ...runs.flatMap((s) => [`${s.label}: epoch ${s.zero_error_checkpoint ?? 'n/a'}`, `${s.label}: epoch ${s.end_epoch}`])],
+        METRICS.map(([k, name]) => [name, ...runs.flatMap((s) => [num(s.at_zero_error?.[k]), num(s.at_end[k])])]),
+      ),
+      '',
+      table(['run', 'final train error', 'final test error'], runs.map((s) => [s.label, `${fmt(100 * s.final_train_error, 1)}%`, s.final_test_error === null ? 'n/a' : `${fmt(100 * s.final_test_error, 1)}%`])),
+      '',
+      'Machine-readable: [results.json](./results.json).',
+      '',
+    ].join('\n');
+    const outputs: Record<string, unknown> = {
+      'README.md': md,
+      'results.json': { target: p.target, profile: p.profile, headline: findings[0]?.replace(/\*\*/g, '') ?? '', runs },
+    };
+    for (const q of PANELS) outputs[q.file] = panels.text(q.file);
+    return outputs;
+  },
+});
