@@ -32,6 +32,11 @@ export interface Linalg {
   multiply(A: Matrix, B: Matrix): Matrix;
   /** A Bᵀ where the result is known to be symmetric; the lower triangle is exact. */
   symmetricABtLower(A: Matrix, B: Matrix): Matrix;
+  /**
+   * Runs fn with n BLAS threads (native; the TS backend ignores it). The count changes the last
+   * bits, so a stage that uses it must have it in its params.
+   */
+  withThreads<T>(n: number, fn: () => T): T;
 }
 
 interface Addon {
@@ -54,6 +59,7 @@ export const jsLinalg: Linalg = {
   multiplyAtB: multiplyTransposeAJs,
   multiply: multiplyJs,
   symmetricABtLower: (A, B) => productLower(A, B, 1, 0),
+  withThreads: (_n, fn) => fn(),
 };
 
 function nativeLinalg(addon: Addon): Linalg {
@@ -96,6 +102,14 @@ function nativeLinalg(addon: Addon): Linalg {
     multiplyAtB: (A, B) => gemm(true, false, A, B, A.cols, B.cols, A.rows),
     multiply: (A, B) => gemm(false, false, A, B, A.rows, B.cols, A.cols),
     symmetricABtLower: (A, B) => gemm(false, true, A, B, A.rows, B.rows, A.cols),
+    withThreads(n, fn) {
+      addon.setThreads(n);
+      try {
+        return fn();
+      } finally {
+        addon.setThreads(threads);
+      }
+    },
   };
 }
 

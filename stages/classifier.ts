@@ -8,6 +8,7 @@ interface Params {
   arch: 'mlp' | 'cnn';
   hidden: number[];
   channels: number[];
+  batch_norm: boolean;
   epochs: number;
   batch_size: number;
   lr: number;
@@ -45,13 +46,14 @@ export default defineStage<Params>({
     arch: { type: 'string', enum: ['mlp', 'cnn'], default: 'mlp', doc: 'mlp: ReLU layers of widths `hidden`; cnn: 3x3 conv + 2x2 max-pool per `channels`, then ReLU layers `hidden`' },
     hidden: { type: 'integer[]', min: 1, default: [256, 256], doc: 'widths of the ReLU dense layers; the last one gives the penultimate features' },
     channels: { type: 'integer[]', min: 1, default: [16, 32], doc: 'cnn only: channels of each convolution' },
+    batch_norm: { type: 'boolean', default: false, doc: "batch normalisation before each hidden dense layer's ReLU; features are taken with the running statistics" },
     epochs: { type: 'integer', min: 1, default: 150, doc: 'passes over the training set' },
     batch_size: { type: 'integer', min: 1, default: 128, doc: 'minibatch size' },
     lr: { type: 'number', greaterThan: 0, default: 0.05, doc: 'initial learning rate' },
     momentum: { type: 'number', min: 0, max: 0.999, default: 0.9, doc: 'momentum (PyTorch convention)' },
     weight_decay: { type: 'number', min: 0, default: 5e-4, doc: 'weight decay on every parameter' },
     lr_drops: { type: 'number[]', min: 0, max: 1, default: [1 / 3, 2 / 3], doc: 'fractions of training after which the learning rate is divided by 10' },
-    checkpoint_every: { type: 'integer', min: 1, default: 5, doc: 'keep features and classifier every this many epochs (and at 0 and the end)' },
+    checkpoint_every: { type: 'integer', min: 1, default: 5, doc: 'keep features and classifier every this many epochs (and at 0, at the first epoch of zero training error, and at the end)' },
     seed: { type: 'integer', min: 0, doc: 'seed of the initial weights and of the minibatch order' },
   },
   inputs: {
@@ -66,7 +68,7 @@ export default defineStage<Params>({
     if (C < 3) throw new Error(`${dataIn.id}: ${C} classes; neural-collapse metrics need at least 3`);
     const tf = await loadTf();
     if (tf.getBackend() !== expectedBackend()) throw new Error(`tfjs runs on ${tf.getBackend()}, but the node key says ${expectedBackend()}`);
-    const net = buildNet(tf, { arch: p.arch, hidden: p.hidden, channels: p.channels, d0: train.d0, image: train.image, classes: C }, p.seed);
+    const net = buildNet(tf, { arch: p.arch, hidden: p.hidden, channels: p.channels, batchNorm: p.batch_norm, d0: train.d0, image: train.image, classes: C }, p.seed);
     const start = performance.now();
     const drops = [...new Set(p.lr_drops.map((f) => Math.round(f * p.epochs)))].filter((e) => e > 0 && e < p.epochs);
     const r = trainClassifier(tf, {

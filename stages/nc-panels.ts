@@ -58,7 +58,7 @@ export default defineStage<Params>({
             encoding: {
               x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
               y: { field: 'value', type: 'quantitative', title: panel.y, scale: panel.log ? { type: 'log' } : { zero: true } },
-              color: { field: 'line', type: 'nominal', title: null },
+              color: { field: 'line', type: 'nominal', title: null, legend: { labelLimit: 400 } },
             },
           },
           {

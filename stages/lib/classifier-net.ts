@@ -21,12 +21,30 @@ export interface NetSpec {
   d0: number;
   image?: number[];
   classes: number;
+  /** Batch normalisation before each hidden dense layer's ReLU (as in Papyan et al.'s networks). */
+  batchNorm: boolean;
+}
+
+export interface BatchNorm {
+  gamma: TF.Variable;
+  /** Running statistics (PyTorch: momentum 0.1, unbiased variance), used when not training. */
+  mean: TF.Variable;
+  variance: TF.Variable;
 }
 
 export interface Layer {
   name: string;
   W: TF.Variable;
+  /** Bias; with batch norm, the shift β. */
   b: TF.Variable;
+  bn?: BatchNorm;
+}
+
+export interface BatchStats {
+  layer: Layer;
+  mean: TF.Tensor;
+  variance: TF.Tensor;
+  rows: number;
 }
 
 export interface Net {
@@ -34,9 +52,15 @@ export interface Net {
   /** The classifier layer: W is [p, C] (its transpose is Papyan's W). */
   head: Layer;
   featureDim: number;
-  forward(x: TF.Tensor2D): { features: TF.Tensor2D; logits: TF.Tensor2D };
+  trainable: TF.Variable[];
+  /** training: batch statistics in batch-norm layers (returned in stats), else running ones. */
+  forward(x: TF.Tensor2D, training?: boolean): { features: TF.Tensor2D; logits: TF.Tensor2D; stats: BatchStats[] };
+  updateRunningStats(stats: BatchStats[]): void;
   dispose(): void;
 }
+
+const BN_EPS = 1e-5;
+const BN_MOMENTUM = 0.1;
 
 function variable(tf: typeof TF, shape: number[], std: number, rng: Rng): TF.Variable {
   const size = shape.reduce((a, b) => a * b, 1);
@@ -45,8 +69,25 @@ function variable(tf: typeof TF, shape: number[], std: number, rng: Rng): TF.Var
   return tf.variable(tf.tensor(values, shape, 'float32'), true);
 }
 
-function dense(tf: typeof TF, rng: Rng, name: string, fanIn: number, fanOut: number, gain: number): Layer {
-  return { name, W: variable(tf, [fanIn, fanOut], Math.sqrt(gain / fanIn), rng), b: variable(tf, [fanOut], 0, rng) };
+function dense(tf: typeof TF, rng: Rng, name: string, fanIn: number, fanOut: number, gain: number, batchNorm = false): Layer {
+  const layer: Layer = { name, W: variable(tf, [fanIn, fanOut], Math.sqrt(gain / fanIn), rng), b: variable(tf, [fanOut], 0, rng) };
+  if (batchNorm) {
+    layer.bn = { gamma: tf.variable(tf.ones([fanOut]), true), mean: tf.variable(tf.zeros([fanOut]), false), variance: tf.variable(tf.ones([fanOut]), false) };
+  }
+  return layer;
+}
+
+/** relu(h W + b), or relu(γ (h W − μ)/√(σ² + ε) + β) with batch norm. */
+function hiddenLayer(tf: typeof TF, mm: MatMul, h: TF.Tensor2D, l: Layer, training: boolean, stats: BatchStats[]): TF.Tensor2D {
+  const z = mm(h, l.W as unknown as TF.Tensor2D);
+  if (!l.bn) return tf.relu(tf.add(z, l.b)) as TF.Tensor2D;
+  let mean: TF.Tensor = l.bn.mean;
+  let variance: TF.Tensor = l.bn.variance;
+  if (training) {
+    ({ mean, variance } = tf.moments(z, 0));
+    stats.push({ layer: l, mean, variance, rows: z.shape[0] });
+  }
+  return tf.relu(tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, BN_EPS))), l.bn.gamma), l.b)) as TF.Tensor2D;
 }
 
 type MatMul = (x: TF.Tensor2D, W: TF.Tensor2D) => TF.Tensor2D;
@@ -87,15 +128,15 @@ export function buildNet(tf: typeof TF, spec: NetSpec, seed: number): Net {
   const mm = plainMatMul(tf);
   const layers: Layer[] = [];
   let featureDim: number;
-  let body: (x: TF.Tensor2D) => TF.Tensor2D;
+  let body: (x: TF.Tensor2D, training: boolean, stats: BatchStats[]) => TF.Tensor2D;
   if (spec.arch === 'mlp') {
     let fanIn = spec.d0;
     for (const [k, width] of spec.hidden.entries()) {
-      layers.push(dense(tf, rng, `fc${k + 1}`, fanIn, width, 2));
+      layers.push(dense(tf, rng, `fc${k + 1}`, fanIn, width, 2, spec.batchNorm));
       fanIn = width;
     }
     featureDim = fanIn;
-    body = (x) => layers.reduce((h, l) => tf.relu(tf.add(mm(h, l.W as unknown as TF.Tensor2D), l.b)) as TF.Tensor2D, x);
+    body = (x, training, stats) => layers.reduce((h, l) => hiddenLayer(tf, mm, h, l, training, stats), x);
   } else {
     if (!spec.image || spec.image.length !== 3) throw new Error('the cnn needs image data ([height, width, channels] in data.json), e.g. the mnist stage');
     let [H, W, ch] = spec.image;
@@ -108,17 +149,17 @@ export function buildNet(tf: typeof TF, spec: NetSpec, seed: number): Net {
     let fanIn = H * W * ch;
     const fcs: Layer[] = [];
     for (const [k, width] of spec.hidden.entries()) {
-      fcs.push(dense(tf, rng, `fc${k + 1}`, fanIn, width, 2));
+      fcs.push(dense(tf, rng, `fc${k + 1}`, fanIn, width, 2, spec.batchNorm));
       fanIn = width;
     }
     layers.push(...convs, ...fcs);
     featureDim = fanIn;
     const [H0, W0, C0] = spec.image;
-    body = (x) => {
+    body = (x, training, stats) => {
       let img = tf.reshape(x, [x.shape[0], H0, W0, C0]) as TF.Tensor4D;
       for (const l of convs) img = tf.maxPool(tf.relu(conv3x3(tf, mm, img, l)), 2, 2, 'valid');
       const flat = tf.reshape(img, [x.shape[0], -1]) as TF.Tensor2D;
-      return fcs.reduce((h, l) => tf.relu(tf.add(mm(h, l.W as unknown as TF.Tensor2D), l.b)) as TF.Tensor2D, flat);
+      return fcs.reduce((h, l) => hiddenLayer(tf, mm, h, l, training, stats), flat);
     };
   }
   const head = dense(tf, rng, 'classifier', featureDim, spec.classes, 1);
@@ -126,12 +167,23 @@ export function buildNet(tf: typeof TF, spec: NetSpec, seed: number): Net {
     layers,
     head,
     featureDim,
-    forward(x) {
-      const features = body(x);
-      return { features, logits: tf.add(mm(features, head.W as unknown as TF.Tensor2D), head.b) as TF.Tensor2D };
+    trainable: [...layers, head].flatMap((l) => (l.bn ? [l.W, l.b, l.bn.gamma] : [l.W, l.b])),
+    forward(x, training = false) {
+      const stats: BatchStats[] = [];
+      const features = body(x, training, stats);
+      return { features, logits: tf.add(mm(features, head.W as unknown as TF.Tensor2D), head.b) as TF.Tensor2D, stats };
+    },
+    updateRunningStats(stats) {
+      tf.tidy(() => {
+        for (const s of stats) {
+          const bn = s.layer.bn!;
+          bn.mean.assign(tf.add(tf.mul(bn.mean, 1 - BN_MOMENTUM), tf.mul(s.mean, BN_MOMENTUM)));
+          bn.variance.assign(tf.add(tf.mul(bn.variance, 1 - BN_MOMENTUM), tf.mul(s.variance, (BN_MOMENTUM * s.rows) / Math.max(1, s.rows - 1))));
+        }
+      });
     },
     dispose() {
-      for (const l of [...layers, head]) tf.dispose([l.W, l.b]);
+      for (const l of [...layers, head]) tf.dispose([l.W, l.b, ...(l.bn ? [l.bn.gamma, l.bn.mean, l.bn.variance] : [])]);
     },
   };
 }

@@ -7,7 +7,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { Rng } from '../../numerics/rng.ts';
-import type { Net } from './classifier-net.ts';
+import type { BatchStats, Net } from './classifier-net.ts';
 
 export interface LabelledSet {
   X: Float32Array;
@@ -65,7 +65,10 @@ function score(tf: typeof TF, net: Net, set: LabelledSet, d0: number, C: number,
   for (let start = 0; start < set.N; start += chunk) {
     const rows = Math.min(chunk, set.N - start);
     // tidy returns tensors, not arrays: it would walk a typed array's every element.
-    const out = tf.tidy(() => net.forward(tf.tensor2d(set.X.subarray(start * d0, (start + rows) * d0), [rows, d0])));
+    const out = tf.tidy(() => {
+      const o = net.forward(tf.tensor2d(set.X.subarray(start * d0, (start + rows) * d0), [rows, d0]));
+      return { features: o.features, logits: o.logits };
+    });
     const logits = out.logits.dataSync();
     if (keepFeatures) features.set(out.features.dataSync(), start * net.featureDim);
     tf.dispose([out.features, out.logits]);
@@ -94,7 +97,7 @@ function shuffled(n: number, rng: Rng): Int32Array {
 
 export function trainClassifier(tf: typeof TF, s: ClassifierTrainSpec): { epochs: EpochRecord[]; checkpoints: Checkpoint[] } {
   const { net, train, d0, classes: C } = s;
-  const params = [...net.layers, net.head].flatMap((l) => [l.W, l.b]);
+  const params = net.trainable;
   const velocity = params.map((p) => tf.variable(tf.zerosLike(p), false));
   const Xall = tf.tensor2d(train.X, [train.N, d0]);
   const onehot = tf.oneHot(tf.tensor1d(train.labels, 'int32'), C).toFloat();
@@ -104,9 +107,14 @@ export function trainClassifier(tf: typeof TF, s: ClassifierTrainSpec): { epochs
   let lr = s.lr;
   let step = 0;
 
+  let reachedZero = false;
   const record = (epoch: number) => {
-    const keep = epoch % s.checkpointEvery === 0 || epoch === s.epochs;
-    const tr = score(tf, net, train, d0, C, keep);
+    // Features are scored for every epoch's error anyway: keeping them costs only the copy, and
+    // a checkpoint at the first epoch of zero training error makes "from zero error" exact.
+    const tr = score(tf, net, train, d0, C, true);
+    const firstZero = tr.error === 0 && !reachedZero;
+    reachedZero ||= tr.error === 0;
+    const keep = epoch % s.checkpointEvery === 0 || epoch === s.epochs || firstZero;
     // The test set is scored at checkpoints only: it costs as much as the training set.
     const te = s.test && keep ? score(tf, net, s.test, d0, C, false) : undefined;
     const r: EpochRecord = { epoch, lr, train_loss: tr.loss, train_error: tr.error, test_error: te ? te.error : null };
@@ -129,7 +137,13 @@ export function trainClassifier(tf: typeof TF, s: ClassifierTrainSpec): { epochs
       tf.tidy(() => {
         const xb = tf.gather(Xall, idx) as TF.Tensor2D;
         const yb = tf.gather(onehot, idx) as TF.Tensor2D;
-        const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(yb, net.forward(xb).logits) as TF.Scalar, params);
+        let stats: BatchStats[] = [];
+        const { grads } = tf.variableGrads(() => {
+          const out = net.forward(xb, true);
+          // Kept past the gradient's scope for the running statistics' update below.
+          stats = out.stats.map((b) => ({ ...b, mean: tf.keep(b.mean), variance: tf.keep(b.variance) }));
+          return tf.losses.softmaxCrossEntropy(yb, out.logits) as TF.Scalar;
+        }, params);
         params.forEach((p, k) => {
           const g = tf.add(grads[p.name], tf.mul(p, s.weightDecay));
           // PyTorch's first step sets the buffer to the gradient itself.
@@ -137,6 +151,8 @@ export function trainClassifier(tf: typeof TF, s: ClassifierTrainSpec): { epochs
           velocity[k].assign(v);
           p.assign(tf.sub(p, tf.mul(v, lr)));
         });
+        net.updateRunningStats(stats);
+        tf.dispose(stats.flatMap((b) => [b.mean, b.variance]));
       });
       idx.dispose();
       step++;
