@@ -13,15 +13,20 @@ static double* data(const Napi::Value& v) {
   return a.Data();
 }
 
+// Row-major lower triangle = column-major upper triangle: factor and invert "U" in place.
+static int InvertLowerRowMajor(double* a, int n) {
+  int status = 0;
+  dpotrf_("U", &n, a, &n, &status);
+  if (status == 0) dpotri_("U", &n, a, &n, &status);
+  return status;
+}
+
 // inverseSPD(a, n): a (n x n, symmetric) is replaced by its inverse, both triangles. Returns the
 // LAPACK info (0 = success, > 0 = not positive definite).
 static Napi::Value InverseSPD(const Napi::CallbackInfo& info) {
   double* a = data(info[0]);
   int n = info[1].As<Napi::Number>().Int32Value();
-  int status = 0;
-  // Row-major lower triangle = column-major upper triangle: factor and invert "U".
-  dpotrf_("U", &n, a, &n, &status);
-  if (status == 0) dpotri_("U", &n, a, &n, &status);
+  int status = InvertLowerRowMajor(a, n);
   if (status == 0) {
     for (int i = 0; i < n; i++)
       for (int j = 0; j < i; j++) a[j * n + i] = a[i * n + j];
@@ -32,12 +37,8 @@ static Napi::Value InverseSPD(const Napi::CallbackInfo& info) {
 // inverseSPDLower(a, n): as inverseSPD, but only the lower triangle (row-major) is written: the
 // mirror's strided writes cost more than a symmetric reader pays for reading one triangle.
 static Napi::Value InverseSPDLower(const Napi::CallbackInfo& info) {
-  double* a = data(info[0]);
   int n = info[1].As<Napi::Number>().Int32Value();
-  int status = 0;
-  dpotrf_("U", &n, a, &n, &status);
-  if (status == 0) dpotri_("U", &n, a, &n, &status);
-  return Napi::Number::New(info.Env(), status);
+  return Napi::Number::New(info.Env(), InvertLowerRowMajor(data(info[0]), n));
 }
 
 // symmLower(a, m, n, b, c): C (m x n) = A B with A (m x m) symmetric, given by its lower triangle.

@@ -1,4 +1,5 @@
 import { defineStage, gathered, single } from '../engine/stage-api.ts';
+import { REPORT_PARAMS } from './lib/report-params.ts';
 import { fmt, table } from './lib/markdown.ts';
 import { PANELS } from './nc-panels.ts';
 
@@ -41,17 +42,17 @@ function finding(s: Summary, bar: number): string {
   if (s.zero_error_epoch === null) return `${s.label}: **training error never reached 0** (final ${fmt(100 * s.final_train_error, 1)}%), so there is no terminal phase to measure.`;
   const fall = s.nc1_fall ?? NaN;
   const verdict = fall >= bar ? `falls ${fall.toFixed(1)}x (bar ${bar}x: met)` : `falls only ${fall.toFixed(2)}x (bar ${bar}x: **not met**)`;
-  const toward = METRICS.slice(1).filter(([k]) => (s.at_end[k] ?? NaN) < (s.at_zero_error?.[k] ?? NaN)).length;
-  return `${s.label}: zero training error at epoch ${s.zero_error_epoch}; from then (checkpoint ${s.zero_error_checkpoint}) to epoch ${s.end_epoch}, NC1 ${verdict}; ${toward} of ${METRICS.length - 1} other metrics decrease.`;
+  const toward = METRICS.slice(1).filter(([k]) => {
+    const [a, b] = [s.at_zero_error?.[k] ?? NaN, s.at_end[k] ?? NaN];
+    return b < a || (a === 0 && b === 0);
+  }).length;
+  return `${s.label}: zero training error at epoch ${s.zero_error_epoch}; from then to epoch ${s.end_epoch}, NC1 ${verdict}; ${toward} of ${METRICS.length - 1} other metrics decrease (or stay at 0).`;
 }
 
 export default defineStage<Params>({
   description: 'Markdown report of neural-collapse dynamics: six panels, metrics at zero training error and at the end, findings; results.json',
   params: {
-    title: { type: 'string', doc: 'report title' },
-    description: { type: 'string', default: '', doc: 'Markdown: what is reproduced and how to read it' },
-    target: { type: 'string', doc: 'target name (use ${target})' },
-    profile: { type: 'string', doc: 'profile name (use ${profile})' },
+    ...REPORT_PARAMS,
     nc1_fall_bar: { type: 'number', greaterThan: 0, default: 10, doc: 'NC1 fall (zero error -> end) that counts as collapse' },
   },
   inputs: {

@@ -1,5 +1,6 @@
 import { defineStage, gathered, single, type InputHandle } from '../engine/stage-api.ts';
 import type { Summary, SummaryRow } from './aggregate.ts';
+import { REPORT_PARAMS } from './lib/report-params.ts';
 import { fmt, meanStd, table } from './lib/markdown.ts';
 
 interface Params {
@@ -97,10 +98,7 @@ function trend(rows: SummaryRow[]): string {
 export default defineStage<Params>({
   description: 'Markdown report: description, SVG figures, the numbers as a table, comparisons; and results.json',
   params: {
-    title: { type: 'string', doc: 'report title' },
-    description: { type: 'string', default: '', doc: 'Markdown: what the figure reproduces and how to read it' },
-    target: { type: 'string', doc: 'target name (use ${target})' },
-    profile: { type: 'string', doc: 'profile name (use ${profile})' },
+    ...REPORT_PARAMS,
     compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
   },
   inputs: {
