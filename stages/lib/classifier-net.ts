@@ -96,7 +96,7 @@ type MatMul = (x: TF.Tensor2D, W: TF.Tensor2D) => TF.Tensor2D;
  * x W with a gradient that transposes explicitly and then multiplies plainly: wasm's transposed
  * matMul, which autograd's own gradient uses, is ~15x slower (DESIGN §6).
  */
-function plainMatMul(tf: typeof TF): MatMul {
+export function plainMatMul(tf: typeof TF): MatMul {
   const forward = (x: TF.Tensor2D, W: TF.Tensor2D, save: TF.GradSaveFunc) => {
     save([x, W]);
     return {
@@ -113,7 +113,7 @@ function plainMatMul(tf: typeof TF): MatMul {
 }
 
 /** 3x3 'same' convolution as im2col: [B, H, W, Cin] -> [B, H, W, Cout]. */
-function conv3x3(tf: typeof TF, mm: MatMul, x: TF.Tensor4D, layer: Layer): TF.Tensor4D {
+export function conv3x3(tf: typeof TF, mm: MatMul, x: TF.Tensor4D, layer: Layer): TF.Tensor4D {
   const [B, H, W, Cin] = x.shape;
   const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
   const patches: TF.Tensor4D[] = [];
