@@ -95,10 +95,29 @@ function shuffled(n: number, rng: Rng): Int32Array {
   return order;
 }
 
+/** One minibatch step of PyTorch's SGD on every trainable variable; batch-norm statistics updated. */
+function sgdStep(tf: typeof TF, net: Net, velocity: TF.Variable[], xb: TF.Tensor2D, yb: TF.Tensor2D, o: { lr: number; momentum: number; weightDecay: number; first: boolean }): void {
+  let stats: BatchStats[] = [];
+  const { grads } = tf.variableGrads(() => {
+    const out = net.forward(xb, true);
+    // Kept past the gradient's scope for the running statistics' update below.
+    stats = out.stats.map((b) => ({ ...b, mean: tf.keep(b.mean), variance: tf.keep(b.variance) }));
+    return tf.losses.softmaxCrossEntropy(yb, out.logits) as TF.Scalar;
+  }, net.trainable);
+  net.trainable.forEach((p, k) => {
+    const g = tf.add(grads[p.name], tf.mul(p, o.weightDecay));
+    // PyTorch's first step sets the buffer to the gradient itself.
+    const v = o.first ? g : tf.add(tf.mul(velocity[k], o.momentum), g);
+    velocity[k].assign(v);
+    p.assign(tf.sub(p, tf.mul(v, o.lr)));
+  });
+  net.updateRunningStats(stats);
+  tf.dispose(stats.flatMap((b) => [b.mean, b.variance]));
+}
+
 export function trainClassifier(tf: typeof TF, s: ClassifierTrainSpec): { epochs: EpochRecord[]; checkpoints: Checkpoint[] } {
   const { net, train, d0, classes: C } = s;
-  const params = net.trainable;
-  const velocity = params.map((p) => tf.variable(tf.zerosLike(p), false));
+  const velocity = net.trainable.map((p) => tf.variable(tf.zerosLike(p), false));
   const Xall = tf.tensor2d(train.X, [train.N, d0]);
   const onehot = tf.oneHot(tf.tensor1d(train.labels, 'int32'), C).toFloat();
   const rng = new Rng(s.shuffleSeed);
@@ -134,26 +153,7 @@ export function trainClassifier(tf: typeof TF, s: ClassifierTrainSpec): { epochs
     const order = shuffled(train.N, rng);
     for (let start = 0; start < train.N; start += s.batchSize) {
       const idx = tf.tensor1d(order.subarray(start, Math.min(train.N, start + s.batchSize)), 'int32');
-      tf.tidy(() => {
-        const xb = tf.gather(Xall, idx) as TF.Tensor2D;
-        const yb = tf.gather(onehot, idx) as TF.Tensor2D;
-        let stats: BatchStats[] = [];
-        const { grads } = tf.variableGrads(() => {
-          const out = net.forward(xb, true);
-          // Kept past the gradient's scope for the running statistics' update below.
-          stats = out.stats.map((b) => ({ ...b, mean: tf.keep(b.mean), variance: tf.keep(b.variance) }));
-          return tf.losses.softmaxCrossEntropy(yb, out.logits) as TF.Scalar;
-        }, params);
-        params.forEach((p, k) => {
-          const g = tf.add(grads[p.name], tf.mul(p, s.weightDecay));
-          // PyTorch's first step sets the buffer to the gradient itself.
-          const v = step === 0 ? g : tf.add(tf.mul(velocity[k], s.momentum), g);
-          velocity[k].assign(v);
-          p.assign(tf.sub(p, tf.mul(v, lr)));
-        });
-        net.updateRunningStats(stats);
-        tf.dispose(stats.flatMap((b) => [b.mean, b.variance]));
-      });
+      tf.tidy(() => sgdStep(tf, net, velocity, tf.gather(Xall, idx) as TF.Tensor2D, tf.gather(onehot, idx) as TF.Tensor2D, { lr, momentum: s.momentum, weightDecay: s.weightDecay, first: step === 0 }));
       idx.dispose();
       step++;
     }
