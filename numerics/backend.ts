@@ -33,8 +33,8 @@ export interface Linalg {
   /** A Bᵀ where the result is known to be symmetric; the lower triangle is exact. */
   symmetricABtLower(A: Matrix, B: Matrix): Matrix;
   /**
-   * Runs fn with n BLAS threads (native; the TS backend ignores it). The count changes the last
-   * bits, so a stage that uses it must have it in its params.
+   * Runs fn with n BLAS threads (native; the TS backend ignores it). For single-job programs such
+   * as the bench only: the count is process-wide, and pipeline workers are threads of one process.
    */
   withThreads<T>(n: number, fn: () => T): T;
 }

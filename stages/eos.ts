@@ -13,7 +13,6 @@ interface Params {
   maxiter: number;
   compat: 'none' | 'shallow_nc1';
   save_kernels: boolean;
-  threads?: number;
 }
 
 export default defineStage<Params>({
@@ -32,13 +31,6 @@ export default defineStage<Params>({
       doc: "shallow_nc1: the original code's label term, an N x N broadcast of y − f̄ instead of t tᵀ",
     },
     save_kernels: { type: 'boolean', default: false, doc: 'also store Q1 at the NNGP point and at the end, and the final Σ (for heatmaps)' },
-    threads: {
-      type: 'integer',
-      min: 1,
-      max: 64,
-      optional: true,
-      doc: "OpenBLAS threads for this node (default: PIPELINE_BLAS_THREADS, 1): for a target that solves one large EoS alone (fig7), 2 uses both cores; the count changes the last bits, so it is a param",
-    },
   },
   env: () => backend().env,
   inputs: { data: { doc: 'a dataset node' } },
@@ -46,15 +38,16 @@ export default defineStage<Params>({
     const data = readDataset(single(inputs.data, 'data'));
     const problem = { X: data.X, y: data.y, sig2: p.sig2, sigw2: p.sigw2, siga2: p.siga2, compat: p.compat === 'shallow_nc1' };
     progress(0, `χ = ${p.schedule[0]}`);
-    const solve = () =>
-      solveEos(problem, {
-        schedule: p.schedule,
-        fTol: p.f_tol,
-        maxiter: p.maxiter,
-        classSizes: data.class_sizes,
-        onStep: (done, total, step) => progress(done / total, `χ = ${step.annealing_factor}, ${step.evaluations} evaluations`),
-      });
-    const { steps, sigma } = p.threads ? backend().withThreads(p.threads, solve) : solve();
+    // No per-node BLAS thread count: workers are threads of one process, and OpenBLAS's count is
+    // process-wide, so it would leak into nodes running beside this one and change their bits
+    // (the CI reproduction caught exactly that). PIPELINE_BLAS_THREADS sets it for a whole run.
+    const { steps, sigma } = solveEos(problem, {
+      schedule: p.schedule,
+      fTol: p.f_tol,
+      maxiter: p.maxiter,
+      classSizes: data.class_sizes,
+      onStep: (done, total, step) => progress(done / total, `χ = ${step.annealing_factor}, ${step.evaluations} evaluations`),
+    });
     const last = steps[steps.length - 1];
     const converged = steps.every((s) => s.converged);
     const stats = {
