@@ -116,14 +116,18 @@ export function publishTarget(t: TargetSpec, nodeId: string, ctx: PublishContext
   return 'published';
 }
 
-/** What an index row shows of a built report: its first figure and the headline in results.json. */
+/**
+ * What an index row shows of a built report: the figure results.json names (`figure`), else its
+ * first figure by name, and the headline in results.json.
+ */
 function reportPreview(dir: string): { figure?: string; headline: string; profile?: string } {
-  const figure = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.svg')).sort()[0] : undefined;
+  const svgs = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.svg')).sort() : [];
   try {
-    const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { headline?: unknown; profile?: unknown };
-    return { figure, headline: typeof r.headline === 'string' ? r.headline : '', profile: typeof r.profile === 'string' ? r.profile : undefined };
+    const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { headline?: unknown; profile?: unknown; figure?: unknown };
+    const named = typeof r.figure === 'string' && svgs.includes(r.figure) ? r.figure : undefined;
+    return { figure: named ?? svgs[0], headline: typeof r.headline === 'string' ? r.headline : '', profile: typeof r.profile === 'string' ? r.profile : undefined };
   } catch {
-    return { figure, headline: '' };
+    return { figure: svgs[0], headline: '' };
   }
 }
 

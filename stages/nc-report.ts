@@ -89,7 +89,7 @@ export default defineStage<Params>({
     ].join('\n');
     const outputs: Record<string, unknown> = {
       'README.md': md,
-      'results.json': { target: p.target, profile: p.profile, headline: findings[0]?.replace(/\*\*/g, '') ?? '', runs },
+      'results.json': { target: p.target, profile: p.profile, headline: findings[0]?.replace(/\*\*/g, '') ?? '', figure: 'nc1.svg', runs },
     };
     for (const q of PANELS) outputs[q.file] = panels.text(q.file);
     return outputs;

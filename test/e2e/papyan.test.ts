@@ -30,6 +30,8 @@ test('papyan on tiny nets: a report with six panels and NC metrics per checkpoin
   assert.is(mnist.end_epoch, 12);
   assert.ok(Number.isFinite(mnist.at_end.nc1) && mnist.at_end.nc1 > 0);
   assert.ok(readFileSync(join(out, 'README.md'), 'utf8').includes('## Findings'));
+  // The index shows the figure results.json names (NC1), not the first SVG by name.
+  assert.ok(readFileSync(join(dir, 'reports', 'README.md'), 'utf8').includes('tinyp/nc1.svg'));
   assert.is(run().ran, 0);
 });
 
