@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { canonicalJson, sha256 } from './hash.ts';
 import type { KeyRecord } from './key.ts';
-import type { InputRef } from './outputs.ts';
+import type { InputRef, JobInputs, RecordedInputs } from './outputs.ts';
 
 export interface OutputFile {
   bytes: number;
@@ -24,8 +24,8 @@ export interface NodeMeta {
   stage: string;
   kind: string;
   record: KeyRecord;
-  /** Keys of the upstream entries, per input port: enough to re-execute the node from the cache. */
-  inputs: Record<string, { gather: boolean; keys: string[] }>;
+  /** The upstream entries the job read, per input port, under the names it saw them by. */
+  inputs: RecordedInputs;
   outputs: Record<string, OutputFile>;
   /** Digest of all outputs: what downstream keys depend on. */
   digest: string;
@@ -71,7 +71,22 @@ export class Cache {
    * names may share one entry: the reader sees its own upstream's id, stage and coordinates).
    */
   inputRef(meta: NodeMeta, as: { id: string; stage: string; coords: Record<string, unknown> }): InputRef {
-    return { id: as.id, stage: as.stage, coords: as.coords, dir: this.entryDir(meta.key), outputs: meta.outputs };
+    return { key: meta.key, id: as.id, stage: as.stage, coords: as.coords, dir: this.entryDir(meta.key), outputs: meta.outputs };
+  }
+
+  /** A finished node's inputs as its job saw them, or undefined when an upstream entry is gone. */
+  recordedJobInputs(meta: NodeMeta): JobInputs | undefined {
+    const inputs: JobInputs = {};
+    for (const [port, inp] of Object.entries(meta.inputs)) {
+      const refs: InputRef[] = [];
+      for (const r of inp.refs) {
+        const up = this.readMeta(r.key);
+        if (!up) return undefined;
+        refs.push(this.inputRef(up, r));
+      }
+      inputs[port] = { gather: inp.gather, refs };
+    }
+    return inputs;
   }
 
   hasEntry(key: string): boolean {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { ensureBundle } from './compile.mjs';
 import { canonicalJson, sha256 } from './hash.ts';
-import type { InputRef } from './outputs.ts';
 import { listTargets } from './config.ts';
 import { PipelineError } from './errors.ts';
 import { LocalExecutor } from './executors/local.ts';
@@ -207,6 +206,40 @@ export interface VerifyResult {
   skipped: { id: string; reason: string }[];
 }
 
+/** A deterministic sample of a fraction p of the keys: those whose salted hash is smallest. */
+function sampleKeys(keys: string[], p: number): string[] {
+  return keys
+    .map((k) => ({ k, h: sha256(`verify:${k}`) }))
+    .sort((a, b) => (a.h < b.h ? -1 : 1))
+    .slice(0, Math.ceil(p * keys.length))
+    .map((x) => x.k);
+}
+
+/**
+ * Runs a cached node again in a scratch folder, from the inputs its job read, and names the
+ * outputs whose digests differ; or says why it cannot be re-executed as it ran.
+ */
+async function reexecute(s: Session, executor: Executor, key: string, jobId: number): Promise<{ skipped: string } | { differ: string[] }> {
+  const meta = s.cache.readMeta(key)!;
+  const stage = await s.resolver.load(meta.kind);
+  if (stage.code !== meta.record.parts.stage.code) return { skipped: 'stage code changed since it ran' };
+  if (canonicalJson(stage.env) !== canonicalJson(meta.record.parts.env)) return { skipped: 'environment changed since it ran' };
+  // Entries written before metas kept their inputs' names cannot be re-run as they ran.
+  if (!meta.inputs || Object.values(meta.inputs).some((i) => !Array.isArray(i.refs))) return { skipped: 'recorded by an older version (its inputs were not kept)' };
+  const inputs = s.cache.recordedJobInputs(meta);
+  if (!inputs) return { skipped: 'an input is no longer in the cache' };
+  const scratch = s.cache.newStagingDir(`verify-${key}`);
+  try {
+    const res = await executor.run({ jobId, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot }, () => {});
+    return { differ: Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256) };
+  } catch (e) {
+    // A node that ran once and now fails is not reproducible either.
+    return { differ: [`(re-execution failed: ${(e as Error).message.split('\n')[0]})`] };
+  } finally {
+    s.cache.discard(scratch);
+  }
+}
+
 /**
  * Re-hashes stored outputs (a damaged entry is reported and removed, so the next run recomputes
  * it), then re-executes a deterministic sample of entries in a scratch folder and compares their
@@ -228,49 +261,21 @@ export async function verifyCommand(opts: SessionOptions & { target?: string; sa
     s.cache.remove(key);
   }
   const result: VerifyResult = { checked: keys.length, corrupt, reexecuted: 0, differing: [], skipped: [] };
-  const p = opts.sample ?? 0;
-  if (p <= 0) return result;
-  // Deterministic sample: the keys whose salted hash is smallest.
-  const healthy = keys.filter((k) => !corrupt.some((c) => c.key === k));
-  const chosen = healthy
-    .map((k) => ({ k, h: sha256(`verify:${k}`) }))
-    .sort((a, b) => (a.h < b.h ? -1 : 1))
-    .slice(0, Math.ceil(p * healthy.length))
-    .map((x) => x.k);
-  const executor = lazyExecutor(s, opts.jobs ?? s.defaultJobs);
-  const limit = pLimit(opts.jobs ?? s.defaultJobs);
+  if (!opts.sample) return result;
+  const chosen = sampleKeys(keys.filter((k) => !corrupt.some((c) => c.key === k)), opts.sample);
+  const jobs = opts.jobs ?? s.defaultJobs;
+  const executor = lazyExecutor(s, jobs);
+  const limit = pLimit(jobs);
   let jobId = 0;
   try {
     await Promise.all(
       chosen.map((key) =>
         limit(async () => {
-          const meta = s.cache.readMeta(key)!;
-          const stage = await s.resolver.load(meta.kind);
-          if (stage.code !== meta.record.parts.stage.code) return void result.skipped.push({ id: meta.id, reason: 'stage code changed since it ran' });
-          if (canonicalJson(stage.env) !== canonicalJson(meta.record.parts.env)) return void result.skipped.push({ id: meta.id, reason: 'environment changed since it ran' });
-          const inputs: Record<string, { gather: boolean; refs: InputRef[] }> = {};
-          for (const [port, inp] of Object.entries(meta.inputs ?? {})) {
-            const ups = inp.keys.map((k) => s.cache.readMeta(k));
-            if (ups.some((u) => !u)) return void result.skipped.push({ id: meta.id, reason: 'an input is no longer in the cache' });
-            inputs[port] = { gather: inp.gather, refs: ups.map((u) => s.cache.inputRef(u!, { id: u!.id, stage: u!.stage, coords: {} })) };
-          }
-          // Gathered inputs carry their sweep coordinates: take them from the key record.
-          for (const [port, part] of Object.entries(meta.record.parts.inputs)) {
-            if (Array.isArray(part)) part.forEach((g, i) => (inputs[port].refs[i].coords = g.coords));
-          }
-          const scratch = s.cache.newStagingDir(`verify-${key}`);
-          try {
-            const res = await executor.run({ jobId: jobId++, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot }, () => {});
-            result.reexecuted++;
-            const differ = Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256);
-            if (differ.length) result.differing.push({ key, id: meta.id, outputs: differ });
-          } catch (e) {
-            // A node that ran once and now fails is not reproducible either.
-            result.reexecuted++;
-            result.differing.push({ key, id: meta.id, outputs: [`(re-execution failed: ${(e as Error).message.split('\n')[0]})`] });
-          } finally {
-            s.cache.discard(scratch);
-          }
+          const r = await reexecute(s, executor, key, jobId++);
+          const id = s.cache.readMeta(key)!.id;
+          if ('skipped' in r) return void result.skipped.push({ id, reason: r.skipped });
+          result.reexecuted++;
+          if (r.differ.length) result.differing.push({ key, id, outputs: r.differ });
         }),
       ),
     );

@@ -31,12 +31,27 @@ export function writeOutputs(dir: string, outputs: StageOutputs): Record<string,
   return files;
 }
 
-export interface InputRef {
+/** An upstream cache entry under the name its reader knows it by: what a node's meta records of each input. */
+export interface InputIdentity {
+  key: string;
   id: string;
   stage: string;
   coords: Record<string, unknown>;
+}
+
+export interface InputRef extends InputIdentity {
   dir: string;
   outputs: Record<string, OutputFile>;
+}
+
+export type JobInputs = Record<string, { gather: boolean; refs: InputRef[] }>;
+export type RecordedInputs = Record<string, { gather: boolean; refs: InputIdentity[] }>;
+
+/** What a job read, without where: enough to re-execute the node from the cache (verify --sample). */
+export function recordInputs(inputs: JobInputs): RecordedInputs {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([port, inp]) => [port, { gather: inp.gather, refs: inp.refs.map(({ key, id, stage, coords }) => ({ key, id, stage, coords })) }]),
+  );
 }
 
 export function inputHandle(ref: InputRef): InputHandle {

@@ -8,7 +8,7 @@ import { Cache, outputsDigest, type NodeMeta } from './cache.ts';
 import type { Expansion, PlanNode } from './expand.ts';
 import type { Executor } from './executors/job.ts';
 import { explainChange, keyParts, makeKey, type GatheredInput, type KeyRecord } from './key.ts';
-import type { InputRef } from './outputs.ts';
+import { recordInputs, type JobInputs } from './outputs.ts';
 import type { LoadedStage } from './stages.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
@@ -74,8 +74,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
   const cachedDone = (node: PlanNode, key: string, meta: NodeMeta): Done => ({ result: { id: node.id, stage: node.stage, status: 'cached', key }, digest: meta.digest, meta });
 
   /** Where a job reads its inputs: needs each upstream meta (its output list), read only now. */
-  const inputRefs = (node: PlanNode, ups: Map<string, Done>): Record<string, { gather: boolean; refs: InputRef[] }> => {
-    const refs: Record<string, { gather: boolean; refs: InputRef[] }> = {};
+  const inputRefs = (node: PlanNode, ups: Map<string, Done>): JobInputs => {
+    const refs: JobInputs = {};
     for (const [port, inp] of Object.entries(node.inputs)) {
       refs[port] = {
         gather: inp.gather,
@@ -107,7 +107,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
       opts.events?.nodeStart?.(node);
       const staging = cache.newStagingDir(key);
       try {
-        const job = { jobId: jobCounter++, nodeId: node.id, bundle: stage.bundle, params: node.params, inputs: inputRefs(node, ups), outDir: staging, root: opts.projectRoot };
+        const inputs = inputRefs(node, ups);
+        const job = { jobId: jobCounter++, nodeId: node.id, bundle: stage.bundle, params: node.params, inputs, outDir: staging, root: opts.projectRoot };
         const res = await opts.executor!.run(job, (f, note) => opts.events?.nodeProgress?.(node, f, note));
         const meta: NodeMeta = {
           key,
@@ -115,7 +116,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
           stage: node.stage,
           kind: node.kind,
           record,
-          inputs: Object.fromEntries(Object.entries(node.inputs).map(([port, inp]) => [port, { gather: inp.gather, keys: inp.ids.map((id) => ups.get(id)!.result.key!) }])),
+          inputs: recordInputs(inputs),
           outputs: res.outputs,
           digest: outputsDigest(res.outputs),
           seconds: res.seconds,

@@ -1,13 +1,13 @@
 /** Messages between the scheduler and an executor's workers. */
 import type { OutputFile } from '../cache.ts';
-import type { InputRef } from '../outputs.ts';
+import type { JobInputs } from '../outputs.ts';
 
 export interface Job {
   jobId: number;
   nodeId: string;
   bundle: string;
   params: Record<string, unknown>;
-  inputs: Record<string, { gather: boolean; refs: InputRef[] }>;
+  inputs: JobInputs;
   outDir: string;
   /** Project root: `file` params are relative to it. */
   root: string;

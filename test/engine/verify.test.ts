@@ -13,6 +13,28 @@ test('verify --sample 1 re-executes every node of a deterministic target: nothin
   assert.match(v.stdout, 'verified 13 entries: 0 corrupt; re-executed 13: 0 differ');
 });
 
+test('re-execution gives a node the inputs as its job saw them: upstream name, stage and coordinates', () => {
+  // echo's output is what it was told about its input (its coordinates included). Target b's
+  // nodes have other names but the same keys: they are served from a's entries, and those
+  // entries must re-execute with the names a's jobs saw.
+  const echo = `export default {
+  description: 'what it saw of its input',
+  params: {},
+  inputs: { x: { doc: 'any node' } },
+  run({ inputs }) { const h = inputs.x; return { 'seen.json': { id: h.id, stage: h.stage, coords: h.coords } }; },
+};
+`;
+  const config = (up: string, down: string) => `sweep:\n  n: [1, 2]\nstages:\n  ${up}:\n    stage: source\n    params:\n      n: \${n}\n  ${down}:\n    stage: echo\n    inputs:\n      x: ${up}\n`;
+  const dir = makeProject({ ...TOY_STAGES, 'stages/echo.ts': echo, 'configs/a.yml': config('source', 'echo'), 'configs/b.yml': config('renamed', 'echo2') });
+  for (const t of ['a', 'b']) {
+    const r = cli(dir, ['run', t]);
+    assert.is(r.code, 0, r.stderr);
+  }
+  const v = cli(dir, ['verify', '--sample', '1']);
+  assert.is(v.code, 0, v.stdout);
+  assert.match(v.stdout, 'verified 4 entries: 0 corrupt; re-executed 4: 0 differ');
+});
+
 test('a stage that is not a pure function is reported as not reproducible (exit 1)', () => {
   const dir = makeProject({ ...TOY_STAGES, 'configs/n.yml': 'stages:\n  n:\n    stage: noisy\n' });
   assert.is(cli(dir, ['run', 'n']).code, 0);
