@@ -82,8 +82,9 @@ export function papyanMetrics(H: Matrix, classSizes: readonly number[], W: Matri
   if (C < 3) throw new RangeError(`NC2 needs at least 3 classes (a simplex), got ${C}`);
   if (W.rows !== C || W.cols !== d) throw new RangeError(`classifier is ${W.rows}x${W.cols}, expected ${C}x${d}`);
   if (b.length !== C) throw new RangeError(`classifier bias has ${b.length} entries, expected ${C}`);
-  const { means, M } = classMeans(H, classSizes);
-  const nc1 = featureNC1(H, classSizes);
+  const first = classMeans(H, classSizes);
+  const { means, M } = first;
+  const nc1 = featureNC1(H, classSizes, first);
   const m = simplexMetrics(M, C, d);
   const w = simplexMetrics(W.data, C, d);
   // W's rows and M's rows (= M̃'s columns) side by side, each scaled to unit Frobenius norm.

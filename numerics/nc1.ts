@@ -113,13 +113,14 @@ export function classMeans(H: Matrix, classSizes: readonly number[]): ClassMeans
  * S_W = (1/N) Σ_i (h_i − μ_c(i))(h_i − μ_c(i))ᵀ, S_B = (1/C) Σ_c (μ_c − μ_G)(μ_c − μ_G)ᵀ.
  *
  * S_B = (1/C) M Mᵀ with M the d x C centred means, so Tr(S_W S_B⁺) = C tr(Mᵀ S_W M (MᵀM)⁺²):
- * only C x C matrices are formed, whatever the feature width d.
+ * only C x C matrices are formed, whatever the feature width d. `first`: the class means, when
+ * the caller has them already (papyanMetrics).
  */
-export function featureNC1(H: Matrix, classSizes: readonly number[]): FeatureNC1 {
+export function featureNC1(H: Matrix, classSizes: readonly number[], first: ClassMeans = classMeans(H, classSizes)): FeatureNC1 {
   const { rows: n, cols: d, data: h } = H;
   const offsets = classOffsets(classSizes);
   const C = classSizes.length;
-  const { means, M } = classMeans(H, classSizes);
+  const { means, M } = first;
   let trB = 0;
   for (let i = 0; i < C * d; i++) trB += M[i] * M[i];
   trB /= C;
