@@ -9,8 +9,30 @@ interface Params {
 
 export type MetricsRow = EpochRecord & PapyanMetrics;
 
-/** The metrics that trend to 0 under collapse, for the summary. */
-const TRACKED = ['nc1', 'equinorm_means', 'equinorm_classifier', 'equiangular_means', 'equiangular_classifier', 'max_angle_means', 'max_angle_classifier', 'self_duality', 'ncc_mismatch'] as const;
+/** The metrics that trend to 0 under collapse, with their names in reports; NC1 first. */
+export const COLLAPSE_METRICS: [keyof PapyanMetrics, string][] = [
+  ['nc1', 'NC1 Tr(Σ_W Σ_B⁺)/C'],
+  ['equinorm_means', 'NC2 equinorm, class means'],
+  ['equinorm_classifier', 'NC2 equinorm, classifier'],
+  ['equiangular_means', 'NC2 equiangularity, class means'],
+  ['equiangular_classifier', 'NC2 equiangularity, classifier'],
+  ['max_angle_means', 'NC2 max-angle, class means'],
+  ['max_angle_classifier', 'NC2 max-angle, classifier'],
+  ['self_duality', 'NC3 self-duality'],
+  ['ncc_mismatch', 'NC4 NCC mismatch'],
+];
+
+/** summary.json: the run's metrics at zero training error (a checkpoint is taken there) and at the end. */
+export interface NcSummary {
+  label: string;
+  zero_error_epoch: number | null;
+  end_epoch: number;
+  at_zero_error: Record<string, number> | null;
+  at_end: Record<string, number>;
+  nc1_fall: number | null;
+  final_train_error: number;
+  final_test_error: number | null;
+}
 
 export default defineStage<Params>({
   description: 'Papyan, Han & Donoho NC1–NC4 (float64) of a classifier at each of its checkpoints',
@@ -38,23 +60,20 @@ export default defineStage<Params>({
       }
       return { ...cp, ...papyanMetrics(H, stats.class_sizes, W, b) };
     });
-    // At zero training error: the first checkpoint at or after that epoch.
-    const zero = stats.zero_error_epoch === null ? undefined : rows.find((r) => r.epoch >= stats.zero_error_epoch!);
+    // The classifier takes a checkpoint at the first epoch of zero training error.
+    const zero = rows.find((r) => r.epoch === stats.zero_error_epoch);
     const end = rows[rows.length - 1];
-    const at = (r: MetricsRow | undefined) => (r ? Object.fromEntries(TRACKED.map((k) => [k, r[k]])) : null);
-    return {
-      'metrics.json': rows,
-      'summary.json': {
-        label: p.label || run.stage,
-        zero_error_epoch: stats.zero_error_epoch,
-        zero_error_checkpoint: zero ? zero.epoch : null,
-        end_epoch: end.epoch,
-        at_zero_error: at(zero),
-        at_end: at(end),
-        nc1_fall: zero ? zero.nc1 / end.nc1 : null,
-        final_train_error: end.train_error,
-        final_test_error: end.test_error,
-      },
+    const at = (r: MetricsRow) => Object.fromEntries(COLLAPSE_METRICS.map(([k]) => [k, r[k]]));
+    const summary: NcSummary = {
+      label: p.label || run.stage,
+      zero_error_epoch: stats.zero_error_epoch,
+      end_epoch: end.epoch,
+      at_zero_error: zero ? at(zero) : null,
+      at_end: at(end),
+      nc1_fall: zero ? zero.nc1 / end.nc1 : null,
+      final_train_error: end.train_error,
+      final_test_error: end.test_error,
     };
+    return { 'metrics.json': rows, 'summary.json': summary };
   },
 });

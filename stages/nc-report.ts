@@ -1,6 +1,7 @@
 import { defineStage, gathered, single } from '../engine/stage-api.ts';
 import { REPORT_PARAMS } from './lib/report-params.ts';
 import { fmt, table } from './lib/markdown.ts';
+import { COLLAPSE_METRICS as METRICS, type NcSummary as Summary } from './nc-metrics.ts';
 import { PANELS } from './nc-panels.ts';
 
 interface Params {
@@ -11,30 +12,6 @@ interface Params {
   /** NC1 must fall by this factor between zero training error and the end (the issue's bar). */
   nc1_fall_bar: number;
 }
-
-interface Summary {
-  label: string;
-  zero_error_epoch: number | null;
-  zero_error_checkpoint: number | null;
-  end_epoch: number;
-  at_zero_error: Record<string, number> | null;
-  at_end: Record<string, number>;
-  nc1_fall: number | null;
-  final_train_error: number;
-  final_test_error: number | null;
-}
-
-const METRICS: [string, string][] = [
-  ['nc1', 'NC1 Tr(Σ_W Σ_B⁺)/C'],
-  ['equinorm_means', 'NC2 equinorm, class means'],
-  ['equinorm_classifier', 'NC2 equinorm, classifier'],
-  ['equiangular_means', 'NC2 equiangularity, class means'],
-  ['equiangular_classifier', 'NC2 equiangularity, classifier'],
-  ['max_angle_means', 'NC2 max-angle, class means'],
-  ['max_angle_classifier', 'NC2 max-angle, classifier'],
-  ['self_duality', 'NC3 self-duality'],
-  ['ncc_mismatch', 'NC4 NCC mismatch'],
-];
 
 const num = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : fmt(v, 4));
 
@@ -78,7 +55,7 @@ export default defineStage<Params>({
       '## At zero training error and at the end',
       '',
       table(
-        ['metric', ...runs.flatMap((s) => [`${s.label}: epoch ${s.zero_error_checkpoint ?? 'n/a'}`, `${s.label}: epoch ${s.end_epoch}`])],
+        ['metric', ...runs.flatMap((s) => [`${s.label}: epoch ${s.zero_error_epoch ?? 'n/a'}`, `${s.label}: epoch ${s.end_epoch}`])],
         METRICS.map(([k, name]) => [name, ...runs.flatMap((s) => [num(s.at_zero_error?.[k]), num(s.at_end[k])])]),
       ),
       '',
