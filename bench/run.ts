@@ -94,7 +94,7 @@ if (!only || only === 'linalg' || only === 'eos') {
       const name = l.name === 'native' ? `native, ${threads} thread${threads > 1 ? 's' : ''}` : 'js';
       line(`EoS solve N=1024 d0=128, 24 steps, ${name}`, ms, 44_000, l.name === 'js' ? 2.5 * 44_000 : 0.4 * 44_000);
       console.log(`   residual evaluations: ${evals} in all (original: 266); per step: ${r.steps.slice(1).map((s) => s.evaluations).join(' ')}; all converged: ${r.steps.every((s) => s.converged)}`);
-      results[`EoS evaluations, ${l.name}`] = { total: evals, per_step: r.steps.slice(1).map((s) => s.evaluations), original_total: 266 };
+      results[`EoS evaluations, ${name}`] = { total: evals, per_step: r.steps.slice(1).map((s) => s.evaluations), original_total: 266 };
     }
   }
 }

@@ -30,7 +30,6 @@ export interface Summary {
   rows: SummaryRow[];
 }
 
-
 const finitePositive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
 function runRow(h: InputHandle, p: Params): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { defineStage, f64, single, type InputHandle } from '../engine/stage-api.ts';
-import { readDataset, type Dataset } from './lib/dataset.ts';
+import { labelsFromSizes, readDataset, type Dataset } from './lib/dataset.ts';
 import { buildNet } from './lib/classifier-net.ts';
 import { trainClassifier, type LabelledSet } from './lib/classifier-train.ts';
 import { expectedBackend, loadTf, tfjsEnv } from './lib/tfjs.ts';
@@ -19,15 +19,10 @@ interface Params {
   seed: number;
 }
 
-/** Class index of each row: rows are in class-block order. */
+/** Rows with their class index (rows are in class-block order). */
 function labelled(d: Dataset): LabelledSet {
-  const labels = new Int32Array(d.N);
-  let o = 0;
-  d.class_sizes.forEach((n, c) => {
-    labels.fill(c, o, o + n);
-    o += n;
-  });
-  return { X: Float32Array.from(d.X.data), labels, N: d.N };
+  const classIndex = Int32Array.from(labelsFromSizes(d.class_sizes, d.class_sizes.map((_, c) => c)));
+  return { X: Float32Array.from(d.X.data), labels: classIndex, N: d.N };
 }
 
 function testSet(h: InputHandle | undefined, train: Dataset): LabelledSet | undefined {

@@ -13,7 +13,6 @@ interface Params {
   height: number;
 }
 
-
 export default defineStage<Params>({
   description: 'Line plot of fields of a JSON list (e.g. per-step records) against one field; one line per field',
   params: {

@@ -1,4 +1,4 @@
-// Reproducibility proof (CI runs it after the tests): builds a target twice from empty caches, in
+// Reproducibility proof (CI runs it before the tests): builds a target twice from empty caches, in
 // two temporary projects, and checks that every node key, every node's output digest and every
 // report's results.json are identical; then re-executes a sample of nodes with `verify`.
 // Usage: node test/reproduce.mjs [target=paper] [profile=quick] [sample=0.2]
