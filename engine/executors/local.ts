@@ -3,6 +3,7 @@
  * Workers start on first use: a run where everything is cached starts none.
  */
 import { Worker } from 'node:worker_threads';
+import { createIdleCores, IDLE_CORES_KEY, jobEnded, jobStarted } from '../core-tokens.ts';
 import type { Executor, Job, JobResult, WorkerMessage } from './job.ts';
 
 interface Slot {
@@ -13,6 +14,8 @@ interface Slot {
 export class LocalExecutor implements Executor {
   private slots: Slot[] = [];
   private waiting: ((slot: Slot) => void)[] = [];
+  /** Shared with the workers: jobs may borrow the cores no other job is using (core-tokens.ts). */
+  private readonly idleCores = createIdleCores();
 
   constructor(
     private readonly size: number,
@@ -20,7 +23,7 @@ export class LocalExecutor implements Executor {
   ) {}
 
   private spawn(): Slot {
-    return { worker: new Worker(this.workerFile), busy: false };
+    return { worker: new Worker(this.workerFile, { workerData: { [IDLE_CORES_KEY]: this.idleCores } }), busy: false };
   }
 
   /** Marks the slot busy before returning, so that two callers never share a worker. */
@@ -45,6 +48,7 @@ export class LocalExecutor implements Executor {
 
   async run(job: Job, onProgress: (fraction: number, note?: string) => void): Promise<JobResult> {
     const slot = await this.acquire();
+    jobStarted(this.idleCores);
     try {
       return await new Promise<JobResult>((resolve, reject) => {
         const onMessage = (m: WorkerMessage) => {
@@ -71,6 +75,7 @@ export class LocalExecutor implements Executor {
         slot.worker.postMessage(job);
       });
     } finally {
+      jobEnded(this.idleCores);
       this.release(slot);
     }
   }

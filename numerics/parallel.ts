@@ -1,0 +1,154 @@
+/**
+ * Runs the TypeScript backend's row kernels (row-kernels.ts) on several threads, synchronously:
+ * the linear-algebra interface is synchronous, like the OpenBLAS one it stands in for.
+ *
+ * Helper threads are started once per thread that uses them and then sleep in Atomics.wait. A
+ * request is a message on the helper's port (read with receiveMessageOnPort, so no event loop is
+ * involved) plus a bump of a shared counter; the caller does share 0 itself and then waits for
+ * the helpers' counters. The helpers run the kernels' own source text (Function.prototype.toString),
+ * which works the same under tsx, in esbuild bundles and in worker threads, with no file to find.
+ *
+ * How many threads an operation gets comes from the run's jobserver (engine/core-tokens.ts): only
+ * cores no other job is using. The kernels give the same bits with any count, so it is in no key.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { borrowCores, returnCores } from '../engine/core-tokens.ts';
+import { ROW_KERNELS } from './row-kernels.ts';
+
+type RowKernel = (...args: any[]) => void;
+
+interface Helper {
+  port: MessagePort;
+  /** [0]: requests posted, [1]: requests finished, [2]: 1 if the last request threw. */
+  ctl: Int32Array;
+  posted: number;
+}
+
+const HELPER_SOURCE = `
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const __name = (f) => f; // tsx's keepNames may wrap inner functions
+${ROW_KERNELS.map((k) => k.toString()).join('\n')}
+const kernels = { ${ROW_KERNELS.map((k) => `${JSON.stringify(k.name)}: ${k.name}`).join(', ')} };
+const { port, ctl } = workerData;
+const c = new Int32Array(ctl);
+let seen = 0;
+for (;;) {
+  Atomics.wait(c, 0, seen);
+  seen = Atomics.load(c, 0);
+  let m;
+  while (!(m = receiveMessageOnPort(port))) {}
+  const { kernel, args, part, parts } = m.message;
+  try {
+    Atomics.store(c, 2, 0);
+    kernels[kernel](...args, part, parts);
+  } catch (e) {
+    Atomics.store(c, 2, 1);
+    port.postMessage(String((e && e.stack) || e));
+  }
+  Atomics.add(c, 1, 1);
+  Atomics.notify(c, 1);
+}`;
+
+const helpers: Helper[] = [];
+
+function startHelper(): Helper {
+  const { port1, port2 } = new MessageChannel();
+  const ctl = new SharedArrayBuffer(12);
+  const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { port: port2, ctl }, transferList: [port2] });
+  // Sleeping helpers must not keep a finished program alive; exit ends them wherever they are.
+  worker.unref();
+  return { port: port1, ctl: new Int32Array(ctl), posted: 0 };
+}
+
+/** A set of threads for one operation: this one plus `helpers`. */
+export class Team {
+  constructor(private readonly members: Helper[]) {}
+
+  get size(): number {
+    return this.members.length + 1;
+  }
+
+  /** A zeroed array the whole team can write: shared memory when there are helpers. */
+  alloc(length: number): Float64Array {
+    return this.size > 1 ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+  }
+
+  /** `a` itself, or a copy in shared memory the helpers can read. */
+  share(a: Float64Array): Float64Array {
+    if (this.size === 1 || a.buffer instanceof SharedArrayBuffer) return a;
+    const s = this.alloc(a.length);
+    s.set(a);
+    return s;
+  }
+
+  /** Runs kernel(...args, part, size) for every part; returns when all are done. */
+  run(kernel: RowKernel, args: unknown[]): void {
+    const parts = this.size;
+    if (parts === 1) return kernel(...args, 0, 1);
+    for (const a of args) {
+      if (ArrayBuffer.isView(a) && !(a.buffer instanceof SharedArrayBuffer)) throw new Error(`${kernel.name}: an array argument is not in shared memory`);
+    }
+    this.members.forEach((h, i) => {
+      h.port.postMessage({ kernel: kernel.name, args, part: i + 1, parts });
+      h.posted++;
+      Atomics.store(h.ctl, 0, h.posted);
+      Atomics.notify(h.ctl, 0);
+    });
+    let failure: unknown;
+    try {
+      kernel(...args, 0, parts);
+    } catch (e) {
+      failure = e;
+    }
+    // Always wait: a helper must not still be writing when the caller moves on.
+    for (const h of this.members) {
+      for (let done = Atomics.load(h.ctl, 1); done !== h.posted; done = Atomics.load(h.ctl, 1)) Atomics.wait(h.ctl, 1, done);
+      if (Atomics.load(h.ctl, 2) === 1) failure ??= new Error(`helper thread failed in ${kernel.name}: ${receiveMessageOnPort(h.port)?.message}`);
+    }
+    if (failure) throw failure;
+  }
+
+  /** A result that lives on after the operation: copied out of shared memory if it is there. */
+  own(a: Float64Array): Float64Array {
+    return a.buffer instanceof SharedArrayBuffer ? new Float64Array(a) : a;
+  }
+}
+
+/** Set by withThreads (tests, the bench): an exact thread count instead of borrowed cores. */
+let forcedThreads: number | undefined;
+
+function threadLimit(): number {
+  const env = process.env.PIPELINE_JS_THREADS;
+  if (env === undefined) return availableParallelism();
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`PIPELINE_JS_THREADS must be a whole number >= 1, got "${env}"`);
+  return n;
+}
+
+/**
+ * Runs fn with a team of up to `useful` threads: as many as the jobserver has idle cores for
+ * (PIPELINE_JS_THREADS caps it), given back when fn returns. Worth it only for O(n³) work.
+ */
+export function withTeam<T>(useful: number, fn: (team: Team) => T): T {
+  const wanted = Math.min(useful, forcedThreads ?? threadLimit()) - 1;
+  const borrowed = forcedThreads !== undefined ? 0 : borrowCores(wanted);
+  const count = forcedThreads !== undefined ? wanted : borrowed;
+  while (helpers.length < count) helpers.push(startHelper());
+  try {
+    return fn(new Team(helpers.slice(0, Math.max(0, count))));
+  } finally {
+    returnCores(borrowed);
+  }
+}
+
+/** Runs fn with exactly n threads per operation, idle cores or not (tests compare counts; the bench). */
+export function withThreads<T>(n: number, fn: () => T): T {
+  const before = forcedThreads;
+  forcedThreads = n;
+  try {
+    return fn();
+  } finally {
+    forcedThreads = before;
+  }
+}
