@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gramLower as gramLowerJs, multiplyABt as multiplyABtJs, productLower, transpose } from './gram.ts';
 import { inverseSPD as inverseSPDJs, multiply as multiplyJs, multiplyTransposeA as multiplyTransposeAJs } from './linalg.ts';
 import { matrix, mirrorLower, type Matrix } from './matrix.ts';
+import { withThreads as withJsThreads } from './parallel.ts';
 
 export interface Linalg {
   name: 'js' | 'native';
@@ -33,8 +34,10 @@ export interface Linalg {
   /** A Bᵀ where the result is known to be symmetric; the lower triangle is exact. */
   symmetricABtLower(A: Matrix, B: Matrix): Matrix;
   /**
-   * Runs fn with n BLAS threads (native; the TS backend ignores it). For single-job programs such
-   * as the bench only: the count is process-wide, and pipeline workers are threads of one process.
+   * Runs fn with n threads per operation. Native: n BLAS threads, which changes the last bits and
+   * is process-wide, while pipeline workers are threads of one process: for single-job programs
+   * such as the bench only. TS: exactly n threads instead of the idle cores it would borrow (the
+   * bits are the same either way).
    */
   withThreads<T>(n: number, fn: () => T): T;
 }
@@ -59,7 +62,7 @@ export const jsLinalg: Linalg = {
   multiplyAtB: multiplyTransposeAJs,
   multiply: multiplyJs,
   symmetricABtLower: (A, B) => productLower(A, B, 1, 0),
-  withThreads: (_n, fn) => fn(),
+  withThreads: withJsThreads,
 };
 
 function nativeLinalg(addon: Addon): Linalg {

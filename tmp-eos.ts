@@ -1,0 +1,15 @@
+import { jsLinalg, withBackend } from './numerics/backend.ts';
+import { solveEos, defaultSchedule } from './numerics/eos-solve.ts';
+import { withThreads } from './numerics/parallel.ts';
+import { matrix } from './numerics/matrix.ts';
+import { Rng } from './numerics/rng.ts';
+const N = 1024, d0 = 128;
+const X = matrix(N, d0);
+new Rng(0).fillNormal(X.data);
+for (let i = 0; i < N; i++) for (let k = 0; k < d0; k++) X.data[i * d0 + k] = 0.5 * X.data[i * d0 + k] + (i < N / 2 ? -2 : 2);
+const y = new Float64Array(N).map((_, i) => (i < N / 2 ? -1 : 1));
+const p = { X, y, sig2: 1e-6, sigw2: 1, siga2: 1 / 128, compat: false };
+const th = Number(process.argv[2] ?? 2);
+const t = performance.now();
+const r = withBackend(jsLinalg, () => withThreads(th, () => solveEos(p, { schedule: defaultSchedule(), fTol: 5e-4, maxiter: 100, classSizes: [N / 2, N / 2] })));
+console.log(th, 'threads', ((performance.now() - t) / 1000).toFixed(1), 's', r.steps.reduce((s, x) => s + x.evaluations, 0), 'evals', r.steps.at(-1)!.nc1);
