@@ -20,7 +20,7 @@ type RowKernel = (...args: any[]) => void;
 
 interface Helper {
   port: MessagePort;
-  /** [0]: requests posted, [1]: requests finished, [2]: 1 if the last request threw. */
+  /** [0]: requests posted, [1]: requests finished, [2]: 1 if the last request threw, [3]: 1 once started. */
   ctl: Int32Array;
   posted: number;
 }
@@ -32,6 +32,8 @@ ${ROW_KERNELS.map((k) => k.toString()).join('\n')}
 const kernels = { ${ROW_KERNELS.map((k) => `${JSON.stringify(k.name)}: ${k.name}`).join(', ')} };
 const { port, ctl } = workerData;
 const c = new Int32Array(ctl);
+Atomics.store(c, 3, 1);
+Atomics.notify(c, 3);
 let seen = 0;
 for (;;) {
   Atomics.wait(c, 0, seen);
@@ -51,14 +53,32 @@ for (;;) {
 }`;
 
 const helpers: Helper[] = [];
+/** Set when a helper did not start: from then on every operation runs on its caller's thread. */
+let helpersUnavailable = false;
+const START_TIMEOUT_MS = 20_000;
 
-function startHelper(): Helper {
+/**
+ * Starts a helper and waits until its loop runs; undefined if it does not. A helper that never
+ * starts (its source failed to compile, the thread could not be made) would otherwise leave its
+ * caller waiting forever. (Exported for a test, which gives it a broken source.)
+ */
+export function startHelper(source = HELPER_SOURCE, timeoutMs = START_TIMEOUT_MS): Helper | undefined {
   const { port1, port2 } = new MessageChannel();
-  const ctl = new SharedArrayBuffer(12);
-  const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { port: port2, ctl }, transferList: [port2] });
-  // Sleeping helpers must not keep a finished program alive; exit ends them wherever they are.
-  worker.unref();
-  return { port: port1, ctl: new Int32Array(ctl), posted: 0 };
+  const ctl = new Int32Array(new SharedArrayBuffer(16));
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(source, { eval: true, workerData: { port: port2, ctl: ctl.buffer }, transferList: [port2] });
+    // Sleeping helpers must not keep a finished program alive; exit ends them wherever they are.
+    worker.unref();
+    // A helper's own failure to start is handled below (it never signals); kernel errors come
+    // back through the port. Without a listener, the error event would end the whole program.
+    worker.on('error', () => {});
+  } catch {
+    // reported below
+  }
+  if (worker && Atomics.wait(ctl, 3, 0, timeoutMs) !== 'timed-out') return { port: port1, ctl, posted: 0 };
+  void worker?.terminate();
+  return undefined;
 }
 
 /** A set of threads for one operation: this one plus `helpers`. */
@@ -134,9 +154,17 @@ export function withTeam<T>(useful: number, fn: (team: Team) => T): T {
   const wanted = Math.min(useful, forcedThreads ?? threadLimit()) - 1;
   const borrowed = forcedThreads !== undefined ? 0 : borrowCores(wanted);
   const count = forcedThreads !== undefined ? wanted : borrowed;
-  while (helpers.length < count) helpers.push(startHelper());
+  while (helpers.length < count && !helpersUnavailable) {
+    const h = startHelper();
+    if (h) helpers.push(h);
+    else {
+      // Reported once; the work runs on the threads there are, with the same bits.
+      helpersUnavailable = true;
+      process.emitWarning('a helper thread for the TypeScript linear algebra did not start: it runs on fewer threads (same results, slower)');
+    }
+  }
   try {
-    return fn(new Team(helpers.slice(0, Math.max(0, count))));
+    return fn(new Team(helpers.slice(0, Math.max(0, Math.min(count, helpers.length)))));
   } finally {
     returnCores(borrowed);
   }

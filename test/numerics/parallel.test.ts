@@ -9,7 +9,7 @@ import { borrowCores, returnCores } from '../../engine/core-tokens.ts';
 import { gramLower, multiplyABt } from '../../numerics/gram.ts';
 import { inverseSPD } from '../../numerics/linalg.ts';
 import { matrix, mirrorLower, type Matrix } from '../../numerics/matrix.ts';
-import { withTeam, withThreads } from '../../numerics/parallel.ts';
+import { startHelper, withTeam, withThreads } from '../../numerics/parallel.ts';
 import { productLowerRows } from '../../numerics/row-kernels.ts';
 import { Rng } from '../../numerics/rng.ts';
 
@@ -68,6 +68,13 @@ test('a kernel that fails throws once, and the team works afterwards', () => {
       assert.is(k[7 * 8 + 4], 2, 'a row block of the helper');
     }),
   );
+});
+
+test('a helper that does not start is noticed, not waited for forever', () => {
+  const t = performance.now();
+  assert.is(startHelper('this is not JavaScript (', 300), undefined);
+  assert.ok(performance.now() - t < 5000);
+  assert.ok(startHelper(), 'the real source starts');
 });
 
 test('idle cores are lent once and come back', () => {
