@@ -1,0 +1,14 @@
+import { eosMap } from './numerics/eos.ts';
+import { matrix } from './numerics/matrix.ts';
+import { Rng } from './numerics/rng.ts';
+const N = 1024, d0 = 128;
+const X = matrix(N, d0);
+new Rng(0).fillNormal(X.data);
+for (let i = 0; i < N; i++) for (let k = 0; k < d0; k++) X.data[i * d0 + k] = 0.5 * X.data[i * d0 + k] + (i < N / 2 ? -2 : 2);
+const y = new Float64Array(N).map((_, i) => (i < N / 2 ? -1 : 1));
+const p = { X, y, sig2: 1e-6, sigw2: 1, siga2: 1 / 128, compat: false };
+const sigma = new Float64Array(d0 * d0); for (let i = 0; i < d0; i++) sigma[i * d0 + i] = 1 / d0;
+for (let r = 0; r < 3; r++) eosMap(p, sigma, 1000);
+const t = performance.now();
+for (let r = 0; r < 20; r++) eosMap(p, sigma, 1000);
+console.log('per eval', ((performance.now() - t) / 20).toFixed(1));
