@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { ensureBundle } from './compile.mjs';
 import { canonicalJson, sha256 } from './hash.ts';
+import type { NodeMeta } from './cache.ts';
 import { listTargets } from './config.ts';
 import { PipelineError } from './errors.ts';
 import { LocalExecutor } from './executors/local.ts';
@@ -219,8 +220,7 @@ function sampleKeys(keys: string[], p: number): string[] {
  * Runs a cached node again in a scratch folder, from the inputs its job read, and names the
  * outputs whose digests differ; or says why it cannot be re-executed as it ran.
  */
-async function reexecute(s: Session, executor: Executor, key: string, jobId: number): Promise<{ skipped: string } | { differ: string[] }> {
-  const meta = s.cache.readMeta(key)!;
+async function reexecute(s: Session, executor: Executor, meta: NodeMeta, jobId: number): Promise<{ skipped: string } | { differ: string[] }> {
   const stage = await s.resolver.load(meta.kind);
   if (stage.code !== meta.record.parts.stage.code) return { skipped: 'stage code changed since it ran' };
   if (canonicalJson(stage.env) !== canonicalJson(meta.record.parts.env)) return { skipped: 'environment changed since it ran' };
@@ -228,7 +228,7 @@ async function reexecute(s: Session, executor: Executor, key: string, jobId: num
   if (!meta.inputs || Object.values(meta.inputs).some((i) => !Array.isArray(i.refs))) return { skipped: 'recorded by an older version (its inputs were not kept)' };
   const inputs = s.cache.recordedJobInputs(meta);
   if (!inputs) return { skipped: 'an input is no longer in the cache' };
-  const scratch = s.cache.newStagingDir(`verify-${key}`);
+  const scratch = s.cache.newStagingDir(`verify-${meta.key}`);
   try {
     const res = await executor.run({ jobId, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot }, () => {});
     return { differ: Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256) };
@@ -271,11 +271,11 @@ export async function verifyCommand(opts: SessionOptions & { target?: string; sa
     await Promise.all(
       chosen.map((key) =>
         limit(async () => {
-          const r = await reexecute(s, executor, key, jobId++);
-          const id = s.cache.readMeta(key)!.id;
-          if ('skipped' in r) return void result.skipped.push({ id, reason: r.skipped });
+          const meta = s.cache.readMeta(key)!;
+          const r = await reexecute(s, executor, meta, jobId++);
+          if ('skipped' in r) return void result.skipped.push({ id: meta.id, reason: r.skipped });
           result.reexecuted++;
-          if (r.differ.length) result.differing.push({ key, id, outputs: r.differ });
+          if (r.differ.length) result.differing.push({ key, id: meta.id, outputs: r.differ });
         }),
       ),
     );
