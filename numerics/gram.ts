@@ -2,9 +2,6 @@ import { matrix, type Matrix } from './matrix.ts';
 import { withTeam } from './parallel.ts';
 import { multiplyABtRows, productLowerRows } from './row-kernels.ts';
 
-/** Below this many multiply-adds a product runs on one thread. */
-const PARALLEL_MIN_WORK = 1 << 20;
-
 /**
  * K = shift + scale * X Xᵀ, lower triangle only (j <= i; diagonal blocks are filled whole).
  *
@@ -23,11 +20,9 @@ export function productLower(A: Matrix, B: Matrix, scale: number, shift: number,
   if (A.rows !== B.rows || A.cols !== B.cols) throw new RangeError('productLower needs two matrices of one shape');
   const n = A.rows;
   const d = A.cols;
-  return withTeam((n * n * d) / 2 >= PARALLEL_MIN_WORK ? Infinity : 1, (team) => {
-    const x = team.share(A.data);
-    const xb = B === A ? x : team.share(B.data);
+  return withTeam((n * n * d) / 2, (team) => {
     const k = team.alloc(n * n);
-    team.run(productLowerRows, [x, xb, k, n, d, scale, shift, upperTriangular]);
+    team.run(productLowerRows, [team.share(A.data), team.share(B.data), k, n, d, scale, shift, upperTriangular]);
     return matrix(n, n, team.own(k));
   });
 }
@@ -38,11 +33,9 @@ export function multiplyABt(A: Matrix, B: Matrix): Matrix {
   const m = A.rows;
   const n = B.rows;
   const d = A.cols;
-  return withTeam(m * n * d >= PARALLEL_MIN_WORK ? Infinity : 1, (team) => {
-    const a = team.share(A.data);
-    const b = B === A ? a : team.share(B.data);
+  return withTeam(m * n * d, (team) => {
     const c = team.alloc(m * n);
-    team.run(multiplyABtRows, [a, b, c, m, n, d]);
+    team.run(multiplyABtRows, [team.share(A.data), team.share(B.data), c, m, n, d]);
     return matrix(m, n, team.own(c));
   });
 }

@@ -6,9 +6,6 @@ import { matrix, mirrorLower, type Matrix } from './matrix.ts';
 import { withTeam, type Team } from './parallel.ts';
 import { choleskyPanelRows, lowerInverseTransposeRows, productLowerRows } from './row-kernels.ts';
 
-/** Below this many multiply-adds a step runs on one thread: a helper round trip costs ~30 µs. */
-const PARALLEL_MIN_WORK = 1 << 17;
-
 /**
  * In-place Cholesky A = L Lᵀ of an SPD matrix; the lower triangle becomes L. Returns false if not SPD.
  * Panels of 4 columns: the update from all earlier columns (the bulk: n³/6 multiply-adds) runs
@@ -20,7 +17,7 @@ export function choleskyInPlace(a: Float64Array, n: number, team?: Team): boolea
     const m = Math.min(4, n - j0);
     if (j0 > 0) {
       if (m === 4) {
-        if (team && 4 * (n - j0) * j0 >= PARALLEL_MIN_WORK) team.run(choleskyPanelRows, [a, n, j0]);
+        if (team) team.run(choleskyPanelRows, [a, n, j0], 4 * (n - j0) * j0);
         else choleskyPanelRows(a, n, j0, 0, 1);
       } else {
         for (let i = j0; i < n; i++) {
@@ -60,7 +57,7 @@ export function choleskyInPlace(a: Float64Array, n: number, team?: Team): boolea
  */
 export function inverseSPD(A: Matrix): Matrix {
   const n = A.rows;
-  return withTeam(n * n * n >= 8 * PARALLEL_MIN_WORK ? Infinity : 1, (team) => {
+  return withTeam(n * n * n, (team) => {
     const l = team.alloc(n * n);
     l.set(A.data);
     if (!choleskyInPlace(l, n, team)) throw new RangeError('matrix is not symmetric positive definite');

@@ -81,8 +81,16 @@ export function startHelper(source = HELPER_SOURCE, timeoutMs = START_TIMEOUT_MS
   return undefined;
 }
 
+/** A helper round trip costs ~30 µs: a request with fewer multiply-adds runs on its caller alone. */
+const MIN_WORK_PER_REQUEST = 1 << 17;
+/** An operation with fewer multiply-adds in all asks for no helpers. */
+const MIN_WORK_PER_OPERATION = 1 << 20;
+
 /** A set of threads for one operation: this one plus `helpers`. */
 export class Team {
+  /** Shared copies already made for this operation, by source array. */
+  private readonly copies = new Map<Float64Array, Float64Array>();
+
   constructor(private readonly members: Helper[]) {}
 
   get size(): number {
@@ -94,17 +102,24 @@ export class Team {
     return this.size > 1 ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
   }
 
-  /** `a` itself, or a copy in shared memory the helpers can read. */
+  /** `a` itself, or a copy in shared memory the helpers can read (one per array and operation). */
   share(a: Float64Array): Float64Array {
     if (this.size === 1 || a.buffer instanceof SharedArrayBuffer) return a;
-    const s = this.alloc(a.length);
-    s.set(a);
+    let s = this.copies.get(a);
+    if (!s) {
+      s = this.alloc(a.length);
+      s.set(a);
+      this.copies.set(a, s);
+    }
     return s;
   }
 
-  /** Runs kernel(...args, part, size) for every part; returns when all are done. */
-  run(kernel: RowKernel, args: unknown[]): void {
-    const parts = this.size;
+  /**
+   * Runs kernel(...args, part, size) for every part; returns when all are done. `work`
+   * (multiply-adds): below MIN_WORK_PER_REQUEST the caller does it all, as one part.
+   */
+  run(kernel: RowKernel, args: unknown[], work = Infinity): void {
+    const parts = work < MIN_WORK_PER_REQUEST ? 1 : this.size;
     if (parts === 1) return kernel(...args, 0, 1);
     for (const a of args) {
       if (ArrayBuffer.isView(a) && !(a.buffer instanceof SharedArrayBuffer)) throw new Error(`${kernel.name}: an array argument is not in shared memory`);
@@ -147,13 +162,14 @@ function threadLimit(): number {
 }
 
 /**
- * Runs fn with a team of up to `useful` threads: as many as the jobserver has idle cores for
- * (PIPELINE_JS_THREADS caps it), given back when fn returns. Worth it only for O(n³) work.
+ * Runs fn with a team for an operation of `work` multiply-adds: this thread plus a helper for
+ * each idle core the jobserver lends (PIPELINE_JS_THREADS caps the total), given back when fn
+ * returns. Small operations get no helpers.
  */
-export function withTeam<T>(useful: number, fn: (team: Team) => T): T {
-  const wanted = Math.min(useful, forcedThreads ?? threadLimit()) - 1;
-  const borrowed = forcedThreads !== undefined ? 0 : borrowCores(wanted);
-  const count = forcedThreads !== undefined ? wanted : borrowed;
+export function withTeam<T>(work: number, fn: (team: Team) => T): T {
+  const wanted = work < MIN_WORK_PER_OPERATION ? 0 : (forcedThreads ?? threadLimit()) - 1;
+  const borrowed = forcedThreads === undefined ? borrowCores(wanted) : 0;
+  const count = forcedThreads === undefined ? borrowed : wanted;
   while (helpers.length < count && !helpersUnavailable) {
     const h = startHelper();
     if (h) helpers.push(h);
@@ -164,7 +180,7 @@ export function withTeam<T>(useful: number, fn: (team: Team) => T): T {
     }
   }
   try {
-    return fn(new Team(helpers.slice(0, Math.max(0, Math.min(count, helpers.length)))));
+    return fn(new Team(helpers.slice(0, count)));
   } finally {
     returnCores(borrowed);
   }
