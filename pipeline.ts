@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import {
   cleanCommand,
+  execCommand,
   gcCommand,
   graphCommand,
   listCommand,
@@ -69,11 +70,29 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
 
   targetOptions(program.command('run <target>').description('build a target (configs/<target>.yml or a .yml path) and publish its report'))
     .option('-f, --force', 'rerun every node even if cached')
+    .option('-e, --executor <name>', 'where nodes run: local (worker threads) or slurm (job arrays); default: the config\'s executor:, $PIPELINE_EXECUTOR, local')
+    .option('--slurm-partition <name>', 'sbatch --partition')
+    .option('--slurm-account <name>', 'sbatch --account')
+    .option('--slurm-time <limit>', 'sbatch --time of each job (e.g. 30, 1:00:00)')
+    .option('--slurm-cpus-per-task <n>', 'sbatch --cpus-per-task (nodes of a task run on that many threads)')
+    .option('--slurm-mem <size>', 'sbatch --mem (e.g. 8G)')
+    .option('--slurm-arg <arg>', 'any other sbatch argument (repeatable)', collect, [])
+    .option('--slurm-nodes-per-job <n>', 'nodes per array task (default: sized from recorded run times)')
+    .option('--no-verify-inputs', 'do not hash inputs against their recorded digests before a stage reads them')
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--explain', 'say for each node that ran which part of its key changed')
     .option('-q, --quiet', 'no progress output')
     .action(async (target: string, o) => {
-      const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json });
+      const slurm = {
+        partition: o.slurmPartition,
+        account: o.slurmAccount,
+        time: o.slurmTime,
+        cpusPerTask: o.slurmCpusPerTask,
+        mem: o.slurmMem,
+        args: o.slurmArg,
+        nodesPerJob: o.slurmNodesPerJob,
+      };
+      const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json, executor: o.executor, slurm, verifyInputs: o.verifyInputs });
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
       if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false);
       if (s.failed || s.skipped) exit = 1;
@@ -86,6 +105,15 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       const s = await planCommand(target, base(o));
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
       else printSummary(s, 'plan', true);
+    });
+
+  program
+    .command('exec <job-file>')
+    .description('run one task of a job file written by the slurm executor (what a Slurm job runs on a compute node)')
+    .option('--task <i>', 'task index (default: $SLURM_ARRAY_TASK_ID, else 0)', (v: string) => Number(v))
+    .action(async (file: string, o) => {
+      const r = await execCommand(file, { task: o.task });
+      if (Object.values(r.nodes).some((n) => n.status === 'failed')) exit = 1;
     });
 
   program

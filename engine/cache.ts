@@ -1,21 +1,41 @@
 /**
- * Content-addressed store of node outputs.
+ * Content-addressed store of node outputs, safe for many processes on many hosts sharing one
+ * folder (e.g. over NFS).
  *
- *   objects/<k[0:2]>/<key>/   meta.json + output files; complete or absent, never partial
- *   staging/<key>.<pid>.<n>/  where a node writes; renamed into objects/ only when complete
- *   locks/<key>               held by the process computing that key (pid inside)
- *   refs/<target>.json        the keys of each node in the last runs (explain, gc --keep-last)
+ *   CACHEDIR.TAG                marks the folder as a pipeline cache (clean and gc refuse others)
+ *   objects/<k[0:2]>/<key>/     meta.json + output files; complete or absent, never partial
+ *   staging/<owner>/<key>.<n>/  where a process writes a node; renamed into objects/ when complete
+ *   trash/<owner>.<n>/          an entry on its way out: renamed out of objects/ first, then deleted
+ *   locks/<key>                 the lease of the process computing that key (leases.ts)
+ *   runs/<owner>.json           the lease of each live run, gc, exec or verify on this cache
+ *   refs/                       run history (store/history.ts)
+ *
+ * <owner> is host~boot~pid~start (store/owner.ts). Commit and removal are renames within the
+ * cache folder: they are atomic as long as the whole cache is one filesystem (on NFS, rename is
+ * atomic on the server; a client that crashes mid-rename leaves the old or the new name).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson, sha256 } from './hash.ts';
+import { PipelineError } from './errors.ts';
+import { sha256 } from './hash.ts';
 import type { KeyRecord } from './key.ts';
-import type { InputRef, JobInputs, RecordedInputs } from './outputs.ts';
+import { isSafeOutputName, type InputRef, type JobInputs, type OutputFile, type RecordedInputs } from './outputs.ts';
+import { syncDir, writeFileDurable } from './store/files.ts';
+import { RunHistory, type RunRef } from './store/history.ts';
+import { acquireLease, describeHolder, inspectLease, releaseLease, type LeaseRole, type LeaseState } from './store/leases.ts';
+import { localLiveness, ownerTag, parseOwnerTag, self } from './store/owner.ts';
 
-export interface OutputFile {
-  bytes: number;
-  sha256: string;
-  shape?: number[];
+export type { RunRef } from './store/history.ts';
+export { isSafeOutputName, outputsDigest, type OutputFile } from './outputs.ts';
+
+/** Where and how a node ran, when not in the run's own process (e.g. a Slurm job). */
+export interface ExecutorRecord {
+  name: string;
+  job?: string;
+  host?: string;
+  log?: string;
+  /** The job's final state when it did not commit the node (TIMEOUT, CANCELLED, ...). */
+  state?: string;
 }
 
 export interface NodeMeta {
@@ -32,34 +52,44 @@ export interface NodeMeta {
   seconds: number;
   created: string;
   log: string[];
+  executor?: ExecutorRecord;
 }
 
-export interface RunRef {
-  time: string;
-  profile: string;
-  nodes: Record<string, string>;
-}
+const CACHE_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline cache (content-addressed node outputs). See its README.\n';
 
-const MAX_RUNS_KEPT = 20;
+export type LockResult = { release: () => void } | { held: Extract<LeaseState, { state: 'live' }> };
 
-export function outputsDigest(outputs: Record<string, OutputFile>): string {
-  return sha256(canonicalJson(Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256]))));
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+export interface LiveLease {
+  tag: string;
+  role: LeaseRole;
+  description: string;
 }
 
 export class Cache {
-  private stagingCount = 0;
+  private count = 0;
+  private readonly history: RunHistory;
+  private created = false;
 
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string) {
+    this.history = new RunHistory(join(dir, 'refs'));
+  }
+
+  /** Creates the cache folder with its tag on first write. */
+  ensure(): void {
+    if (this.created) return;
+    mkdirSync(this.dir, { recursive: true });
+    const tag = join(this.dir, 'CACHEDIR.TAG');
+    if (!existsSync(tag)) writeFileSync(tag, CACHE_TAG);
+    this.created = true;
+  }
+
+  /** A folder clean and gc may act on: tagged, or laid out as a cache of an older version. */
+  static isCache(dir: string): boolean {
+    if (existsSync(join(dir, 'CACHEDIR.TAG'))) return readFileSync(join(dir, 'CACHEDIR.TAG'), 'utf8').includes('pipeline cache');
+    if (!existsSync(join(dir, 'objects'))) return false;
+    const known = new Set(['objects', 'staging', 'locks', 'refs', 'runs', 'trash', 'logs', 'jobs']);
+    return readdirSync(dir).every((f) => known.has(f));
+  }
 
   entryDir(key: string): string {
     // Concatenation, not path.join: a no-op run builds thousands of these.
@@ -93,25 +123,59 @@ export class Cache {
     return existsSync(`${this.entryDir(key)}/meta.json`);
   }
 
+  /** The entry's meta, or undefined when absent or not a meta this version can trust. */
   readMeta(key: string): NodeMeta | undefined {
+    let meta: NodeMeta;
     try {
-      return JSON.parse(readFileSync(join(this.entryDir(key), 'meta.json'), 'utf8')) as NodeMeta;
+      meta = JSON.parse(readFileSync(`${this.entryDir(key)}/meta.json`, 'utf8')) as NodeMeta;
     } catch {
       return undefined;
     }
+    if (typeof meta !== 'object' || meta === null || meta.key !== key || typeof meta.outputs !== 'object' || meta.outputs === null) return undefined;
+    if (!Object.keys(meta.outputs).every(isSafeOutputName)) return undefined;
+    return meta;
+  }
+
+  /**
+   * The entry's meta after a cheap check of its outputs (each file there, with the size the meta
+   * records). A damaged entry is moved out of objects/ and reported as absent: it is recomputed.
+   */
+  checkedMeta(key: string): NodeMeta | undefined {
+    const meta = this.readMeta(key);
+    if (!meta) {
+      if (existsSync(this.entryDir(key))) this.remove(key);
+      return undefined;
+    }
+    const dir = this.entryDir(key);
+    for (const [name, f] of Object.entries(meta.outputs)) {
+      let size = -1;
+      try {
+        size = statSync(`${dir}/${name}`).size;
+      } catch {
+        // missing
+      }
+      if (size !== f.bytes) {
+        this.remove(key);
+        return undefined;
+      }
+    }
+    return meta;
   }
 
   newStagingDir(key: string): string {
-    const dir = join(this.dir, 'staging', `${key}.${process.pid}.${this.stagingCount++}`);
+    this.ensure();
+    const dir = join(this.dir, 'staging', ownerTag(self()), `${key}.${this.count++}`);
     mkdirSync(dir, { recursive: true });
     return dir;
   }
 
-  /** Writes meta.json last, then renames the whole folder into place in one step. */
+  /** Writes meta.json last (durably), then renames the whole folder into place in one step. */
   commit(staging: string, meta: NodeMeta): void {
-    writeFileSync(join(staging, 'meta.json'), JSON.stringify(meta, null, 1));
+    writeFileDurable(join(staging, 'meta.json'), JSON.stringify(meta, null, 1));
+    syncDir(staging);
     const dest = this.entryDir(meta.key);
-    mkdirSync(join(dest, '..'), { recursive: true });
+    const shard = join(dest, '..');
+    mkdirSync(shard, { recursive: true });
     try {
       renameSync(staging, dest);
     } catch (e) {
@@ -119,46 +183,143 @@ export class Cache {
       // Another process committed the same key first; its bytes are the same computation.
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
       rmSync(staging, { recursive: true, force: true });
+      return;
     }
+    syncDir(shard);
   }
 
   discard(staging: string): void {
     rmSync(staging, { recursive: true, force: true });
   }
 
-  /** Takes the lock of a key, or returns undefined while a live process holds it. */
-  tryLock(key: string): (() => void) | undefined {
-    const dir = join(this.dir, 'locks');
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, key);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return () => rmSync(path, { force: true });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const holder = Number(readText(path));
-        // A lock whose process died (kill -9, power loss) is stale: take it over.
-        if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) return undefined;
-        if (!holder && Date.now() - mtime(path) < 2000) return undefined; // being written right now
-        rmSync(path, { force: true });
-      }
+  /** Moves an entry out of objects/ in one rename, then deletes it: never a half entry in objects/. */
+  remove(key: string): void {
+    this.ensure();
+    const trash = join(this.dir, 'trash');
+    mkdirSync(trash, { recursive: true });
+    const aside = join(trash, `${ownerTag(self())}.${this.count++}`);
+    try {
+      renameSync(this.entryDir(key), aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
     }
-    return undefined;
+    rmSync(aside, { recursive: true, force: true });
   }
 
-  /** Removes staging folders left by processes that died mid-node. */
-  sweepStaging(): number {
-    const dir = join(this.dir, 'staging');
-    if (!existsSync(dir)) return 0;
-    let removed = 0;
-    for (const name of readdirSync(dir)) {
-      const pid = Number(name.split('.')[1]);
-      if (!pidAlive(pid)) {
-        rmSync(join(dir, name), { recursive: true, force: true });
-        removed++;
+  private lockPath(key: string): string {
+    return join(this.dir, 'locks', key);
+  }
+
+  /** Takes the lock of a key (taking over a stale one), or says who holds it. */
+  lock(key: string, what?: string): LockResult {
+    this.ensure();
+    mkdirSync(join(this.dir, 'locks'), { recursive: true });
+    const path = this.lockPath(key);
+    const held = acquireLease(path, 'lock', what);
+    if (held) return { held };
+    return { release: () => releaseLease(path) };
+  }
+
+  /** The state of a key's lock without taking it. */
+  lockState(key: string): LeaseState {
+    return inspectLease(this.lockPath(key));
+  }
+
+  describeLock(s: LeaseState): string {
+    return describeHolder(s);
+  }
+
+  /** Registers this process as a user of the cache (a run, gc, exec, verify): see liveLeases. */
+  openLease(role: LeaseRole, what?: string): () => void {
+    this.ensure();
+    const dir = join(this.dir, 'runs');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `${ownerTag(self())}.json`);
+    if (acquireLease(path, role, what)) throw new Error(`${path} is held by another process with this process's identity`);
+    return () => {
+      // What this process staged and did not commit is garbage once it stops using the cache.
+      rmSync(join(this.dir, 'staging', ownerTag(self())), { recursive: true, force: true });
+      releaseLease(path);
+    };
+  }
+
+  /**
+   * openLease, except on a cache this process cannot write (a read-only cache can still serve a
+   * no-op run; anything that must run then fails with the filesystem's reason).
+   */
+  openLeaseIfWritable(role: LeaseRole, what?: string): () => void {
+    try {
+      return this.openLease(role, what);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return () => {};
+      throw e;
+    }
+  }
+
+  /** Live leases of other processes on this cache (stale ones are removed on the way). */
+  liveLeases(): LiveLease[] {
+    const dir = join(this.dir, 'runs');
+    if (!existsSync(dir)) return [];
+    const me = ownerTag(self());
+    const out: LiveLease[] = [];
+    for (const f of readdirSync(dir)) {
+      if (!f.endsWith('.json') || f.startsWith(me)) continue;
+      const s = inspectLease(join(dir, f));
+      if (s.state === 'stale') rmSync(join(dir, f), { force: true });
+      else if (s.state === 'live' && s.holder) out.push({ tag: f.slice(0, -5), role: s.holder.role, description: describeHolder(s) });
+    }
+    return out;
+  }
+
+  /** Whether the owner of a staging or trash folder may still be using it. */
+  private ownerMayBeAlive(tag: string): boolean {
+    const owner = parseOwnerTag(tag);
+    if (!owner) return false;
+    const l = localLiveness(owner);
+    if (l !== 'remote') return l === 'alive';
+    // Another host: its run lease says whether it is alive (it is taken before any staging).
+    return inspectLease(join(this.dir, 'runs', `${tag}.json`)).state === 'live';
+  }
+
+  /**
+   * Removes what processes that ended mid-node left behind: their staging folders and trash,
+   * and the locks of keys whose entries are complete. Never touches a live process's folders.
+   */
+  sweep(): { staging: number; trash: number; locks: number } {
+    const removed = { staging: 0, trash: 0, locks: 0 };
+    const staging = join(this.dir, 'staging');
+    if (existsSync(staging)) {
+      for (const name of readdirSync(staging)) {
+        if (this.ownerMayBeAlive(name)) continue;
+        // Folders of an older version (<key>.<pid>.<n>) have no owner record: gone after a lease.
+        if (!parseOwnerTag(name) && Date.now() - mtimeMs(join(staging, name)) < 1000 * 60) continue;
+        rmSync(join(staging, name), { recursive: true, force: true });
+        removed.staging++;
+      }
+    }
+    const trash = join(this.dir, 'trash');
+    if (existsSync(trash)) {
+      for (const name of readdirSync(trash)) {
+        if (this.ownerMayBeAlive(name.replace(/\.\d+$/, ''))) continue;
+        rmSync(join(trash, name), { recursive: true, force: true });
+        removed.trash++;
+      }
+    }
+    const locks = join(this.dir, 'locks');
+    if (existsSync(locks)) {
+      for (const name of readdirSync(locks)) {
+        if (name.includes('.')) {
+          // a lease's temp or aside file left by a process that died between two calls
+          if (Date.now() - mtimeMs(join(locks, name)) > 60_000) rmSync(join(locks, name), { force: true });
+          continue;
+        }
+        const s = inspectLease(join(locks, name));
+        if (s.state === 'stale' || (s.state === 'live' && !s.holder && this.hasEntry(name))) {
+          rmSync(join(locks, name), { force: true });
+          removed.locks++;
+        }
       }
     }
     return removed;
@@ -170,14 +331,14 @@ export class Cache {
     for (const shard of readdirSync(root)) for (const key of readdirSync(join(root, shard))) yield key;
   }
 
-  remove(key: string): void {
-    rmSync(this.entryDir(key), { recursive: true, force: true });
-  }
-
   entryBytes(key: string): number {
     const dir = this.entryDir(key);
     let total = 0;
-    for (const f of readdirSync(dir)) total += statSync(join(dir, f)).size;
+    try {
+      for (const f of readdirSync(dir)) total += statSync(join(dir, f)).size;
+    } catch {
+      // removed meanwhile
+    }
     return total;
   }
 
@@ -197,57 +358,33 @@ export class Cache {
   }
 
   readRefs(target: string): RunRef[] {
-    try {
-      return JSON.parse(readFileSync(join(this.dir, 'refs', `${target}.json`), 'utf8')) as RunRef[];
-    } catch {
-      return [];
-    }
+    return this.history.readRefs(target);
   }
 
   allRefs(): Record<string, RunRef[]> {
-    const dir = join(this.dir, 'refs');
-    if (!existsSync(dir)) return {};
-    return Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.last.json')).map((f) => [f.slice(0, -5), this.readRefs(f.slice(0, -5))]));
+    return this.history.allRefs();
   }
 
-  /** The last run of a target: node id -> [key, output digest] (small: a no-op run reads only this). */
   readLastRun(target: string): Map<string, { key: string; digest: string }> {
-    try {
-      const doc = JSON.parse(readFileSync(join(this.dir, 'refs', `${target}.last.json`), 'utf8')) as Record<string, [string, string]>;
-      return new Map(Object.entries(doc).map(([id, [key, digest]]) => [id, { key, digest }]));
-    } catch {
-      return new Map();
-    }
+    return this.history.readLastRun(target);
   }
 
-  /** Records a run: the history (explanations, gc --keep-last) and the last-run summary. */
   addRun(target: string, run: RunRef, digests: Record<string, string>): void {
-    const dir = join(this.dir, 'refs');
-    mkdirSync(dir, { recursive: true });
-    const last = Object.fromEntries(Object.entries(run.nodes).map(([id, key]) => [id, [key, digests[id]]]));
-    const lastPath = join(dir, `${target}.last.json`);
-    writeFileSync(`${lastPath}.${process.pid}.tmp`, JSON.stringify(last));
-    renameSync(`${lastPath}.${process.pid}.tmp`, lastPath);
-    const runs = [run, ...this.readRefs(target)].slice(0, MAX_RUNS_KEPT);
-    const path = join(dir, `${target}.json`);
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(runs));
-    renameSync(tmp, path);
+    this.ensure();
+    this.history.addRun(target, run, digests);
   }
 }
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function mtime(path: string): number {
+function mtimeMs(path: string): number {
   try {
     return statSync(path).mtimeMs;
   } catch {
     return 0;
   }
+}
+
+/** A cache that clean/gc may act on, or a clear refusal. */
+export function requireCache(dir: string): void {
+  if (!existsSync(dir)) throw new PipelineError(`${dir} does not exist: nothing to do`);
+  if (!Cache.isCache(dir)) throw new PipelineError(`${dir} is not a pipeline cache (no CACHEDIR.TAG of pipeline, and not laid out as one): refusing to touch it`);
 }

@@ -34,6 +34,10 @@ export interface TargetSpec {
   stages: Record<string, StageSpec>;
   publish?: string;
   include: TargetSpec[];
+  /** Where nodes run (`executor:`): local or slurm; the command line and environment override it. */
+  executor?: string;
+  /** Options of the slurm executor (`slurm:`), checked by executors/slurm-options.ts. */
+  slurm?: Record<string, unknown>;
   overrides: string[];
   /** The --set overrides that found their key in this target or a target it includes. */
   matched: string[];
@@ -42,7 +46,7 @@ export interface TargetSpec {
   locate(path: readonly (string | number)[]): Location;
 }
 
-const TOP_KEYS = ['title', 'description', 'aliases', 'extends', 'vars', 'sweep', 'profiles', 'stages', 'publish', 'include'];
+const TOP_KEYS = ['title', 'description', 'aliases', 'extends', 'vars', 'sweep', 'profiles', 'stages', 'publish', 'include', 'executor', 'slurm'];
 const STAGE_KEYS = ['stage', 'params', 'inputs', 'over', 'description'];
 export const DEFAULT_PROFILE = 'full';
 
@@ -276,6 +280,8 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
   if (title !== undefined && typeof title !== 'string') throw new PipelineError(`expected text, got ${describeValue(title)}`, locate(['title']));
   if (doc.vars !== undefined && !isMapping(doc.vars)) throw new PipelineError(`expected a mapping of name: value, got ${describeValue(doc.vars)}`, locate(['vars']));
   if (doc.publish !== undefined && typeof doc.publish !== 'string') throw new PipelineError('expected the name of the stage whose outputs form the report', locate(['publish']));
+  if (doc.executor !== undefined && doc.executor !== 'local' && doc.executor !== 'slurm') throw new PipelineError(`expected local or slurm, got ${describeValue(doc.executor)}`, locate(['executor']));
+  if (doc.slurm !== undefined && !isMapping(doc.slurm)) throw new PipelineError(`expected a mapping of slurm options, got ${describeValue(doc.slurm)}`, locate(['slurm']));
   // A profile must exist somewhere: in this target or in one it includes (paper --profile quick).
   const ownProfiles = isMapping(profiles) ? Object.keys(profiles) : [];
   const allProfiles = [...new Set([...ownProfiles, ...include.flatMap((c) => c.profiles)])];
@@ -294,6 +300,8 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
     stages: doc.stages === undefined && include.length ? {} : parseStages(doc.stages, locate),
     publish: doc.publish as string | undefined,
     include,
+    ...(doc.executor !== undefined ? { executor: doc.executor as string } : {}),
+    ...(doc.slurm !== undefined ? { slurm: doc.slurm as Record<string, unknown> } : {}),
     overrides,
     matched,
     profiles: allProfiles,

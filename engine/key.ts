@@ -62,3 +62,21 @@ export function explainChange(prev: KeyRecord | undefined, next: KeyRecord): str
   }
   return reasons.length ? reasons : ['output missing from the cache'];
 }
+
+/**
+ * A node's key and what is stored beside it: the one place where node keys are composed (the
+ * scheduler, plan, verify and exec all come through here).
+ */
+export function nodeKey(
+  node: { kind: string; params: Record<string, unknown>; inputs: Record<string, { gather: boolean; ids: string[] }> },
+  stage: { code: string; env: Record<string, string>; sources: Record<string, string> },
+  upstream: (id: string) => GatheredInput,
+): { key: string; record: KeyRecord } {
+  const inputs: KeyParts['inputs'] = {};
+  for (const [port, inp] of Object.entries(node.inputs)) {
+    // A single input enters by its digest alone; a gathered one also by who is who.
+    inputs[port] = inp.gather ? inp.ids.map((id) => upstream(id)) : upstream(inp.ids[0]).digest;
+  }
+  const parts = keyParts(node.kind, stage.code, node.params, inputs, stage.env);
+  return { key: makeKey(parts), record: { parts, params: node.params, sources: stage.sources } };
+}

@@ -1,14 +1,24 @@
 /**
- * Runs a node list in dependency order. A node's key is computed when its inputs are done (their
- * output digests are part of it: early cutoff); a cached key is not run. At most `jobs` nodes
- * run at once (p-limit); a failed node skips its dependants while independent nodes go on.
+ * Runs a node list in dependency order, each node in four steps:
+ *   1. resolve its key (when its inputs are done: their output digests are part of it, which
+ *      gives early cutoff);
+ *   2. probe the cache (a hit is not run);
+ *   3. hand it to the executor, which takes the key's lock and runs it; a key locked by another
+ *      live process is set aside and come back to, while other ready nodes go on;
+ *   4. record the outcome. An input found damaged while running is removed, recomputed, and the
+ *      reader run again: nothing is ever filed from damaged bytes.
+ * Without an executor the same walk is `plan`: steps 1–2, then "would run".
+ * At most `executor.slots` nodes are handed over at once (p-limit); a failed node skips its
+ * dependants while independent nodes go on.
  */
+import { readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { Cache, outputsDigest, type NodeMeta } from './cache.ts';
+import type { Cache, ExecutorRecord, NodeMeta } from './cache.ts';
 import type { Expansion, PlanNode } from './expand.ts';
-import type { Executor } from './executors/job.ts';
-import { explainChange, keyParts, makeKey, type GatheredInput, type KeyRecord } from './key.ts';
-import { recordInputs, type JobInputs } from './outputs.ts';
+import type { Executor, JobFailure, NodeJob } from './executors/job.ts';
+import { sha256 } from './hash.ts';
+import { explainChange, nodeKey, type KeyRecord } from './key.ts';
+import type { JobInputs } from './outputs.ts';
 import type { LoadedStage } from './stages.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
@@ -22,22 +32,27 @@ export interface NodeResult {
   changed?: string[];
   seconds?: number;
   error?: string;
+  /** Where it ran when not in this process (a Slurm job). */
+  executor?: ExecutorRecord;
 }
 
 export interface RunEvents {
   nodeStart?(node: PlanNode): void;
   nodeProgress?(node: PlanNode, fraction: number, note?: string): void;
+  /** The node's key is locked by another live process: it waits while other nodes go on. */
+  nodeWaiting?(node: PlanNode, holder: string): void;
   nodeEnd?(node: PlanNode, result: NodeResult): void;
 }
 
 export interface SchedulerOptions {
   cache: Cache;
   stages: Map<string, LoadedStage>;
+  /** Absent: a dry run (plan). */
   executor?: Executor;
-  jobs: number;
   projectRoot: string;
   force?: boolean;
-  dryRun?: boolean;
+  /** Hash inputs against their recorded digests before a stage reads them (default on). */
+  verifyInputs?: boolean;
   /** Node id -> key of the previous run, for explanations; called only for nodes that (would) run. */
   previous: () => Map<string, string>;
   /** The last run's keys and digests: a no-op run then stats entries instead of parsing meta.json. */
@@ -45,10 +60,13 @@ export interface SchedulerOptions {
   events?: RunEvents;
 }
 
-const LOCK_POLL_MS = 100;
+/** How often a node set aside on another process's lock looks again. */
+const LOCK_RECHECK_MS = 250;
+/** Times a node is re-run after one of its inputs was found damaged and recomputed. */
+const MAX_RECOVERIES = 2;
 
 /** A finished node: its key and output digest, and its meta when it was read or written. */
-interface Done {
+export interface Done {
   result: NodeResult;
   digest?: string;
   meta?: NodeMeta;
@@ -57,111 +75,190 @@ interface Done {
 /** What the last run recorded per node: a key whose entry still exists keeps its digest. */
 export type KnownEntries = Map<string, { key: string; digest: string }>;
 
+/** A node whose key is resolved: all that running it (again) needs. */
+interface Resolved {
+  node: PlanNode;
+  stage: LoadedStage;
+  key: string;
+  record: KeyRecord;
+  ups: Map<string, Done>;
+}
+
 export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<Map<string, Done>> {
-  const { cache } = opts;
-  const limit = pLimit(Math.max(1, opts.jobs));
+  const { cache, executor } = opts;
+  const limit = pLimit(Math.max(1, executor?.slots ?? 1));
   const byId = new Map(exp.nodes.map((n) => [n.id, n]));
   const done = new Map<string, Promise<Done>>();
   const settled = new Map<string, Done>();
-  let jobCounter = 0;
+  const resolvedById = new Map<string, Resolved>();
+  const recoveries = new Map<string, Promise<Done>>();
+  const bundleDigests = new Map<string, string>();
 
-  const explain = (node: PlanNode, record: KeyRecord): string[] => {
+  /** The node's last build (by id), read once: for explanations and run-time estimates. */
+  const previousMeta = (node: PlanNode): NodeMeta | undefined => {
     const prevKey = opts.previous().get(node.id);
-    const prev = prevKey ? cache.readMeta(prevKey)?.record : undefined;
-    return explainChange(prev, record);
+    return prevKey ? cache.readMeta(prevKey) : undefined;
   };
 
-  const cachedDone = (node: PlanNode, key: string, meta: NodeMeta): Done => ({ result: { id: node.id, stage: node.stage, status: 'cached', key }, digest: meta.digest, meta });
+  const explain = (node: PlanNode, record: KeyRecord, prev = previousMeta(node)): string[] => {
+    if (opts.force) return ['forced (--force)'];
+    return explainChange(prev?.record, record);
+  };
 
-  /** Where a job reads its inputs: needs each upstream meta (its output list), read only now. */
-  const inputRefs = (node: PlanNode, ups: Map<string, Done>): JobInputs => {
+  const resultOf = (node: PlanNode, status: NodeStatus, extra: Partial<NodeResult> = {}): NodeResult => ({ id: node.id, stage: node.stage, status, ...extra });
+  const cachedDone = (node: PlanNode, meta: NodeMeta): Done => ({ result: resultOf(node, 'cached', { key: meta.key }), digest: meta.digest, meta });
+
+  /** Step 1: the key, from the stage's code and env, the params and the upstream digests. */
+  const resolveKey = (node: PlanNode, stage: LoadedStage, ups: Map<string, Done>): Resolved => {
+    const { key, record } = nodeKey(node, stage, (id) => ({ stage: byId.get(id)!.stage, coords: byId.get(id)!.coords, digest: ups.get(id)!.digest! }));
+    const r = { node, stage, key, record, ups };
+    resolvedById.set(node.id, r);
+    return r;
+  };
+
+  /** Step 2: a complete entry under the key; the last run's record spares reading its meta. */
+  const probeCache = (node: PlanNode, key: string): Done | undefined => {
+    if (opts.force) return undefined;
+    const known = opts.known?.get(node.id);
+    if (known && known.key === key && cache.hasEntry(key)) return { result: resultOf(node, 'cached', { key }), digest: known.digest };
+    const meta = cache.checkedMeta(key);
+    return meta ? cachedDone(node, meta) : undefined;
+  };
+
+  /** Where a job reads its inputs; undefined names an upstream whose entry has gone. */
+  const inputRefs = (r: Resolved): { refs: JobInputs } | { missing: string } => {
     const refs: JobInputs = {};
-    for (const [port, inp] of Object.entries(node.inputs)) {
-      refs[port] = {
-        gather: inp.gather,
-        refs: inp.ids.map((id) => {
-          const up = byId.get(id)!;
-          const d = ups.get(id)!;
-          const meta = d.meta ?? cache.readMeta(d.result.key!);
-          if (!meta) throw new Error(`the cache entry of ${id} disappeared during the run`);
-          return cache.inputRef(meta, up);
-        }),
-      };
+    for (const [port, inp] of Object.entries(r.node.inputs)) {
+      const list = [];
+      for (const id of inp.ids) {
+        const d = r.ups.get(id)!;
+        const meta = d.meta ?? cache.readMeta(d.result.key!);
+        if (!meta) return { missing: d.result.key! };
+        list.push(cache.inputRef(meta, byId.get(id)!));
+      }
+      refs[port] = { gather: inp.gather, refs: list };
     }
-    return refs;
+    return { refs };
   };
 
-  const execute = async (node: PlanNode, stage: LoadedStage, key: string, record: KeyRecord, ups: Map<string, Done>): Promise<Done> => {
-    const changed = opts.force ? ['forced (--force)'] : explain(node, record);
-    // Wait for (or share) the work of another process computing the same key.
-    let release = cache.tryLock(key);
-    while (!release) {
-      const meta = cache.readMeta(key);
-      if (meta && !opts.force) return cachedDone(node, key, meta);
-      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-      release = cache.tryLock(key);
-    }
-    try {
-      const already = opts.force ? undefined : cache.readMeta(key);
-      if (already) return cachedDone(node, key, already);
-      opts.events?.nodeStart?.(node);
-      const staging = cache.newStagingDir(key);
-      try {
-        const inputs = inputRefs(node, ups);
-        const job = { jobId: jobCounter++, nodeId: node.id, bundle: stage.bundle, params: node.params, inputs, outDir: staging, root: opts.projectRoot };
-        const res = await opts.executor!.run(job, (f, note) => opts.events?.nodeProgress?.(node, f, note));
-        const meta: NodeMeta = {
-          key,
-          id: node.id,
-          stage: node.stage,
-          kind: node.kind,
-          record,
-          inputs: recordInputs(inputs),
-          outputs: res.outputs,
-          digest: outputsDigest(res.outputs),
-          seconds: res.seconds,
-          created: new Date().toISOString(),
-          log: res.log,
-        };
-        if (opts.force) cache.remove(key);
-        cache.commit(staging, meta);
-        return { result: { id: node.id, stage: node.stage, status: 'ran', key, changed, seconds: res.seconds }, digest: meta.digest, meta };
-      } catch (e) {
-        cache.discard(staging);
-        const message = e instanceof Error ? e.message : String(e);
-        return { result: { id: node.id, stage: node.stage, status: 'failed', key, changed, error: message } };
+  const bundleDigest = (file: string): string => {
+    let d = bundleDigests.get(file);
+    if (!d) bundleDigests.set(file, (d = sha256(readFileSync(file))));
+    return d;
+  };
+
+  /**
+   * An upstream entry was found damaged or gone: remove it, run its node again (deterministic
+   * stages give the same bytes), and hand the reader the fresh entry. Shared by every reader.
+   */
+  const recoverUpstream = (r: Resolved, key: string): Promise<void> => {
+    const ids = [...r.ups.keys()].filter((id) => r.ups.get(id)!.result.key === key);
+    return Promise.all(
+      ids.map(async (id) => {
+        let p = recoveries.get(`${id}:${key}`);
+        if (!p) {
+          cache.remove(key);
+          const up = resolvedById.get(id)!;
+          p = runNode(up, 0, true);
+          recoveries.set(`${id}:${key}`, p);
+        }
+        const fresh = await p;
+        const before = r.ups.get(id)!;
+        if (fresh.result.status !== 'ran' && fresh.result.status !== 'cached') throw new Error(`input ${id} was damaged and recomputing it failed: ${fresh.result.error}`);
+        if (fresh.digest !== before.digest) throw new Error(`input ${id} was damaged and recomputed to other bytes (its stage is not deterministic); run again`);
+        r.ups.set(id, fresh);
+      }),
+    ).then(() => undefined);
+  };
+
+  const failedDone = (r: Resolved, failure: JobFailure, changed: string[], executorRecord?: ExecutorRecord): Done => ({
+    result: resultOf(r.node, 'failed', { key: r.key, changed, error: failure.message, ...(executorRecord ? { executor: executorRecord } : {}) }),
+  });
+
+  /** Steps 3–4: hand the node to the executor until it ran, failed, or turned out cached. */
+  const runNode = async (r: Resolved, recovered = 0, quiet = false): Promise<Done> => {
+    const prev = previousMeta(r.node);
+    const changed = explain(r.node, r.record, prev);
+    let announcedWait = false;
+    for (;;) {
+      const found = inputRefs(r);
+      if ('missing' in found) {
+        if (recovered >= MAX_RECOVERIES) return failedDone(r, { message: `the cache entry of an input (${found.missing.slice(0, 12)}) disappeared during the run` }, changed);
+        try {
+          await recoverUpstream(r, found.missing);
+        } catch (e) {
+          return failedDone(r, { message: (e as Error).message }, changed);
+        }
+        recovered++;
+        continue;
       }
-    } finally {
-      release();
+      const job: NodeJob = {
+        nodeId: r.node.id,
+        stage: r.node.stage,
+        kind: r.node.kind,
+        key: r.key,
+        record: r.record,
+        bundle: r.stage.bundle,
+        bundleSha256: bundleDigest(r.stage.bundle),
+        params: r.node.params,
+        inputs: found.refs,
+        root: opts.projectRoot,
+        force: opts.force,
+        verifyInputs: opts.verifyInputs !== false,
+        ...(prev ? { estimateSeconds: prev.seconds } : {}),
+      };
+      const outcome = await limit(() => {
+        if (!quiet) opts.events?.nodeStart?.(r.node);
+        return executor!.execute(job, (f, note) => opts.events?.nodeProgress?.(r.node, f, note));
+      });
+      switch (outcome.status) {
+        case 'ran':
+          return { result: resultOf(r.node, 'ran', { key: r.key, changed, seconds: outcome.meta.seconds, ...(outcome.meta.executor ? { executor: outcome.meta.executor } : {}) }), digest: outcome.meta.digest, meta: outcome.meta };
+        case 'cached':
+          return cachedDone(r.node, outcome.meta);
+        case 'locked':
+          if (!announcedWait) opts.events?.nodeWaiting?.(r.node, outcome.holder);
+          announcedWait = true;
+          await waitForLock(r.key);
+          continue;
+        case 'failed': {
+          const corrupt = outcome.failure.corrupt;
+          if (corrupt && recovered < MAX_RECOVERIES) {
+            try {
+              await recoverUpstream(r, corrupt.key);
+            } catch (e) {
+              return failedDone(r, { message: (e as Error).message }, changed);
+            }
+            recovered++;
+            continue;
+          }
+          return failedDone(r, outcome.failure, changed, outcome.executor);
+        }
+      }
+    }
+  };
+
+  /** Outside any job slot: until the entry appears or the lock is free or stale. */
+  const waitForLock = async (key: string): Promise<void> => {
+    for (;;) {
+      await new Promise((res) => setTimeout(res, LOCK_RECHECK_MS));
+      if (cache.hasEntry(key) || cache.lockState(key).state !== 'live') return;
     }
   };
 
   const visit = async (node: PlanNode): Promise<Done> => {
     const ups = new Map<string, Done>();
     for (const inp of Object.values(node.inputs)) for (const id of inp.ids) ups.set(id, await done.get(id)!);
-    const stage = opts.stages.get(node.kind)!;
     const blocked = [...ups.values()].find((u) => u.result.status !== 'ran' && u.result.status !== 'cached');
     if (blocked) {
-      if (blocked.result.status === 'would-run') return { result: { id: node.id, stage: node.stage, status: 'would-run', changed: [`upstream ${blocked.result.id} will run`] } };
-      return { result: { id: node.id, stage: node.stage, status: 'skipped', error: `upstream ${blocked.result.id} ${blocked.result.status}` } };
+      if (blocked.result.status === 'would-run') return { result: resultOf(node, 'would-run', { changed: [`upstream ${blocked.result.id} will run`] }) };
+      return { result: resultOf(node, 'skipped', { error: `upstream ${blocked.result.id} ${blocked.result.status}` }) };
     }
-    const keyInputs: Record<string, string | GatheredInput[]> = {};
-    for (const [port, inp] of Object.entries(node.inputs)) {
-      const digests = inp.ids.map((id) => ups.get(id)!.digest!);
-      keyInputs[port] = inp.gather ? inp.ids.map((id, i) => ({ stage: byId.get(id)!.stage, coords: byId.get(id)!.coords, digest: digests[i] })) : digests[0];
-    }
-    const parts = keyParts(node.kind, stage.code, node.params, keyInputs, stage.env);
-    const key = makeKey(parts);
-    if (!opts.force) {
-      // Same key as last time and the entry is still there: its digest is known, skip meta.json.
-      const known = opts.known?.get(node.id);
-      if (known && known.key === key && cache.hasEntry(key)) return { result: { id: node.id, stage: node.stage, status: 'cached', key }, digest: known.digest };
-      const meta = cache.readMeta(key);
-      if (meta) return cachedDone(node, key, meta);
-    }
-    const record: KeyRecord = { parts, params: node.params, sources: stage.sources };
-    if (opts.dryRun) return { result: { id: node.id, stage: node.stage, status: 'would-run', key, changed: opts.force ? ['forced (--force)'] : explain(node, record) } };
-    return limit(() => execute(node, stage, key, record, ups));
+    const r = resolveKey(node, opts.stages.get(node.kind)!, ups);
+    const hit = probeCache(node, r.key);
+    if (hit) return hit;
+    if (!executor) return { result: resultOf(node, 'would-run', { key: r.key, changed: explain(node, r.record) }) };
+    return runNode(r);
   };
 
   for (const node of exp.nodes) {

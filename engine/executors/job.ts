@@ -1,7 +1,14 @@
-/** Messages between the scheduler and an executor's workers. */
-import type { OutputFile } from '../cache.ts';
-import type { JobInputs } from '../outputs.ts';
+/**
+ * The seam between the scheduler and executors. The scheduler plans, keys and orders nodes; an
+ * executor is handed a ready node (NodeJob: everything needed to run it from the shared cache,
+ * nothing to re-plan) and answers with an outcome. `local` runs nodes in worker threads of this
+ * process; `slurm` packs them into job arrays whose tasks run `pipeline exec <job file>`.
+ */
+import type { ExecutorRecord, NodeMeta } from '../cache.ts';
+import type { KeyRecord } from '../key.ts';
+import type { JobInputs, OutputFile } from '../outputs.ts';
 
+/** What a worker thread needs to run one stage: no cache, no locks, just files. */
 export interface Job {
   jobId: number;
   nodeId: string;
@@ -11,6 +18,8 @@ export interface Job {
   outDir: string;
   /** Project root: `file` params are relative to it. */
   root: string;
+  /** Hash every input file read against its recorded digest (default on). */
+  verifyInputs?: boolean;
 }
 
 export interface JobResult {
@@ -19,12 +28,68 @@ export interface JobResult {
   log: string[];
 }
 
+/** A stage failure as it crosses a thread or process boundary. */
+export interface JobFailure {
+  message: string;
+  stack?: string;
+  /** An input entry whose bytes do not match its meta (outputs.ts CorruptInputError). */
+  corrupt?: { key: string; output: string; nodeId: string };
+}
+
 export type WorkerMessage =
   | { type: 'progress'; jobId: number; fraction: number; note?: string }
   | { type: 'done'; jobId: number; result: JobResult }
-  | { type: 'error'; jobId: number; message: string };
+  | { type: 'error'; jobId: number; failure: JobFailure };
+
+/** A ready node, serialisable: a Slurm job file is a list of these. */
+export interface NodeJob {
+  nodeId: string;
+  stage: string;
+  kind: string;
+  key: string;
+  record: KeyRecord;
+  bundle: string;
+  /** sha256 of the bundle when planned: a job that finds other code refuses to run. */
+  bundleSha256?: string;
+  params: Record<string, unknown>;
+  inputs: JobInputs;
+  root: string;
+  force?: boolean;
+  verifyInputs: boolean;
+  /** Seconds it took when it last ran (an earlier key of the same node), for packing jobs. */
+  estimateSeconds?: number;
+}
+
+export type ExecOutcome =
+  | { status: 'ran'; meta: NodeMeta }
+  /** Another process committed the key meanwhile. */
+  | { status: 'cached'; meta: NodeMeta }
+  /** Another live process holds the key's lock: the scheduler comes back to it later. */
+  | { status: 'locked'; holder: string }
+  | { status: 'failed'; failure: JobFailure; executor?: ExecutorRecord };
 
 export interface Executor {
-  run(job: Job, onProgress: (fraction: number, note?: string) => void): Promise<JobResult>;
+  readonly name: string;
+  /** How many nodes the scheduler hands over at once (local: job slots; slurm: many). */
+  readonly slots: number;
+  execute(job: NodeJob, onProgress: (fraction: number, note?: string) => void): Promise<ExecOutcome>;
   close(): Promise<void>;
+  /** Stops whatever runs on the executor's behalf elsewhere (scancel); called on Ctrl-C. */
+  cancel?(): Promise<void>;
+}
+
+export function failureOf(e: unknown): JobFailure {
+  if (e && typeof e === 'object' && 'failure' in e) return (e as { failure: JobFailure }).failure;
+  const err = e as Error & { key?: string; output?: string; nodeId?: string };
+  const failure: JobFailure = { message: err?.message ?? String(e), stack: err?.stack };
+  if (err?.name === 'CorruptInputError' && err.key) failure.corrupt = { key: err.key, output: err.output!, nodeId: err.nodeId! };
+  return failure;
+}
+
+/** An Error carrying a structured failure (what a worker reported), for promise rejections. */
+export class JobFailedError extends Error {
+  constructor(readonly failure: JobFailure) {
+    super(failure.message);
+    this.name = 'JobFailedError';
+  }
 }

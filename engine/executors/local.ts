@@ -1,87 +1,30 @@
-/**
- * Runs jobs on a pool of worker threads (one per job slot), so CPU-bound stages use every core.
- * Workers start on first use: a run where everything is cached starts none.
- */
-import { Worker } from 'node:worker_threads';
-import { createIdleCores, IDLE_CORES_KEY, jobEnded, jobStarted } from '../core-tokens.ts';
-import type { Executor, Job, JobResult, WorkerMessage } from './job.ts';
-
-interface Slot {
-  worker: Worker;
-  busy: boolean;
-}
+/** The `local` executor: nodes run in worker threads of this process, one per job slot. */
+import type { Cache } from '../cache.ts';
+import type { ExecOutcome, Executor, NodeJob } from './job.ts';
+import { runNodeHere } from './run-here.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 export class LocalExecutor implements Executor {
-  private slots: Slot[] = [];
-  private waiting: ((slot: Slot) => void)[] = [];
-  /** Shared with the workers: jobs may borrow the cores no other job is using (core-tokens.ts). */
-  private readonly idleCores = createIdleCores();
+  readonly name = 'local';
+  private pool: Promise<WorkerPool> | undefined;
+  private jobCounter = 0;
 
   constructor(
-    private readonly size: number,
-    private readonly workerFile: string,
+    private readonly cache: Cache,
+    readonly slots: number,
+    /** The worker's bundled entry, built on first use: a run where all is cached starts no thread. */
+    private readonly workerFile: () => Promise<string>,
   ) {}
 
-  private spawn(): Slot {
-    return { worker: new Worker(this.workerFile, { workerData: { [IDLE_CORES_KEY]: this.idleCores } }), busy: false };
+  private getPool(): Promise<WorkerPool> {
+    return (this.pool ??= this.workerFile().then((f) => new WorkerPool(this.slots, f)));
   }
 
-  /** Marks the slot busy before returning, so that two callers never share a worker. */
-  private acquire(): Promise<Slot> {
-    let slot = this.slots.find((s) => !s.busy);
-    if (!slot && this.slots.length < this.size) {
-      slot = this.spawn();
-      this.slots.push(slot);
-    }
-    if (slot) {
-      slot.busy = true;
-      return Promise.resolve(slot);
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(slot: Slot): void {
-    const next = this.waiting.shift();
-    if (next) next(slot); // handed over still busy
-    else slot.busy = false;
-  }
-
-  async run(job: Job, onProgress: (fraction: number, note?: string) => void): Promise<JobResult> {
-    const slot = await this.acquire();
-    jobStarted(this.idleCores);
-    try {
-      return await new Promise<JobResult>((resolve, reject) => {
-        const onMessage = (m: WorkerMessage) => {
-          if (m.jobId !== job.jobId) return;
-          if (m.type === 'progress') onProgress(m.fraction, m.note);
-          else {
-            cleanup();
-            if (m.type === 'done') resolve(m.result);
-            else reject(new Error(m.message));
-          }
-        };
-        const onExit = (code: number) => {
-          cleanup();
-          // The worker died (out of memory, process.exit in a stage): replace it for the next job.
-          slot.worker = this.spawn().worker;
-          reject(new Error(`worker thread exited with code ${code} while running ${job.nodeId}`));
-        };
-        const cleanup = () => {
-          slot.worker.off('message', onMessage);
-          slot.worker.off('exit', onExit);
-        };
-        slot.worker.on('message', onMessage);
-        slot.worker.on('exit', onExit);
-        slot.worker.postMessage(job);
-      });
-    } finally {
-      jobEnded(this.idleCores);
-      this.release(slot);
-    }
+  execute(job: NodeJob, onProgress: (fraction: number, note?: string) => void): Promise<ExecOutcome> {
+    return runNodeHere(this.cache, async (j, p) => (await this.getPool()).run(j, p), job, this.jobCounter++, onProgress);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    this.slots = [];
+    if (this.pool) await (await this.pool).close();
   }
 }

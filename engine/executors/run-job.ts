@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256 } from '../hash.ts';
-import { inputHandle } from '../outputs.ts';
-import { writeOutputs } from '../outputs.ts';
+import { inputHandle, writeOutputs } from '../outputs.ts';
 import type { StageDefinition } from '../stage-api.ts';
 import type { Job, JobResult } from './job.ts';
 
@@ -23,7 +22,7 @@ function loadStage(bundle: string): Promise<StageDefinition> {
 export async function runJob(job: Job, progress: (fraction: number, note?: string) => void): Promise<JobResult> {
   const def = await loadStage(job.bundle);
   const inputs = Object.fromEntries(
-    Object.entries(job.inputs).map(([port, inp]) => [port, inp.gather ? inp.refs.map(inputHandle) : inputHandle(inp.refs[0])]),
+    Object.entries(job.inputs).map(([port, inp]) => [port, inp.gather ? inp.refs.map((r) => inputHandle(r, job.verifyInputs !== false)) : inputHandle(inp.refs[0], job.verifyInputs !== false)]),
   );
   const log: string[] = [];
   const start = performance.now();

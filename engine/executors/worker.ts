@@ -1,6 +1,6 @@
-/** Worker-thread entry: runs jobs posted by LocalExecutor, one at a time. */
+/** Worker-thread entry: runs jobs posted by WorkerPool, one at a time. */
 import { parentPort } from 'node:worker_threads';
-import type { Job, WorkerMessage } from './job.ts';
+import { failureOf, type Job, type WorkerMessage } from './job.ts';
 import { runJob } from './run-job.ts';
 
 const port = parentPort!;
@@ -18,7 +18,6 @@ port.on('message', async (job: Job) => {
     });
     post({ type: 'done', jobId: job.jobId, result });
   } catch (e) {
-    const err = e as Error;
-    post({ type: 'error', jobId: job.jobId, message: err?.stack ?? String(e) });
+    post({ type: 'error', jobId: job.jobId, failure: failureOf(e) });
   }
 });

@@ -1,0 +1,14 @@
+/** `pipeline plan <target>`: the scheduler's walk without an executor: what would run, and why. */
+import { schedule } from '../scheduler.ts';
+import { openSession, prepareTarget, previousKeys } from '../session.ts';
+import { summarise, type RunSummary, type TargetOptions } from './shared.ts';
+
+export async function planCommand(name: string, opts: TargetOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  const s = openSession(opts);
+  const { target, exp, stages } = await prepareTarget(s, name, opts.profile, opts.set);
+  const known = s.cache.readLastRun(target.name);
+  const done = await schedule(exp, { cache: s.cache, stages, projectRoot: s.roots.projectRoot, force: opts.force, previous: previousKeys(s.cache, target.name), known });
+  const results = exp.nodes.map((n) => done.get(n.id)!.result);
+  return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, []);
+}

@@ -1,0 +1,65 @@
+/** `pipeline run <target>`: build what is missing, publish the report. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createProgress } from '../progress.ts';
+import { publishTarget, writeReportsIndex } from '../publish.ts';
+import { schedule } from '../scheduler.ts';
+import { openSession, prepareTarget, previousKeys } from '../session.ts';
+import { waitForExclusiveUsers } from './exclusive.ts';
+import { createExecutor, summarise, type RunSummary, type TargetOptions } from './shared.ts';
+
+export async function runCommand(name: string, opts: TargetOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  const s = openSession(opts);
+  const { target, exp, stages } = await prepareTarget(s, name, opts.profile, opts.set);
+  const executorName = opts.executor ?? target.executor ?? process.env.PIPELINE_EXECUTOR ?? 'local';
+  const closeLease = s.cache.openLeaseIfWritable('run', target.name);
+  try {
+    await waitForExclusiveUsers(s.cache, opts.quiet);
+    if (existsSync(s.cache.dir)) s.cache.sweep();
+    const jobs = opts.jobs ?? s.defaultJobs;
+    const executor = await createExecutor(s, { name: executorName, jobs, slurmConfig: target.slurm, locate: target.locate, slurmCli: opts.slurm });
+    const known = s.cache.readLastRun(target.name);
+    const progress = createProgress(exp.nodes.length, { quiet: opts.quiet });
+    const onSignal = () => void executor.cancel?.();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let done;
+    try {
+      done = await schedule(exp, {
+        cache: s.cache,
+        stages,
+        executor,
+        projectRoot: s.roots.projectRoot,
+        force: opts.force,
+        verifyInputs: opts.verifyInputs,
+        previous: previousKeys(s.cache, target.name),
+        known,
+        events: progress,
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      progress.stop();
+      await executor.close();
+    }
+    const published: string[] = [];
+    for (const t of exp.targets) {
+      const id = exp.publish[t.name];
+      if (!id) continue;
+      const r = publishTarget(t, id, { cache: s.cache, reportsDir: s.reportsDir, projectRoot: s.roots.projectRoot, nodes: exp.nodes, results: done, stages, force: opts.force });
+      if (r === 'published') published.push(join('reports', t.name));
+    }
+    if (published.length || !existsSync(join(s.reportsDir, 'README.md'))) writeReportsIndex(s.reportsDir, s.roots.projectRoot);
+    const results = exp.nodes.map((n) => done.get(n.id)!.result);
+    const ok = exp.nodes.filter((n) => ['ran', 'cached'].includes(done.get(n.id)!.result.status));
+    const keys = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.result.key!]));
+    const digests = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.digest!]));
+    // A run that computed nothing and matches the last record adds nothing: keeps a no-op fast.
+    const unchanged = ok.length === known.size && ok.every((n) => known.get(n.id)?.key === keys[n.id]);
+    if (ok.length && !unchanged) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
+    return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, published, executorName === 'local' ? undefined : executorName);
+  } finally {
+    closeLease();
+  }
+}

@@ -1,0 +1,105 @@
+/** `pipeline verify`: re-hash stored outputs; re-execute a sample and compare bytes. */
+import pLimit from 'p-limit';
+import type { NodeMeta } from '../cache.ts';
+import { PipelineError } from '../errors.ts';
+import { failureOf } from '../executors/job.ts';
+import { WorkerPool } from '../executors/worker-pool.ts';
+import { canonicalJson, sha256 } from '../hash.ts';
+import { openSession, type Session, type SessionOptions } from '../session.ts';
+import { workerFile } from './shared.ts';
+
+export interface VerifyResult {
+  checked: number;
+  corrupt: { key: string; id: string; files: string[] }[];
+  reexecuted: number;
+  differing: { key: string; id: string; outputs: string[] }[];
+  skipped: { id: string; reason: string }[];
+}
+
+/** A deterministic sample of a fraction p of the keys: those whose salted hash is smallest. */
+function sampleKeys(keys: string[], p: number): string[] {
+  return keys
+    .map((k) => ({ k, h: sha256(`verify:${k}`) }))
+    .sort((a, b) => (a.h < b.h ? -1 : 1))
+    .slice(0, Math.ceil(p * keys.length))
+    .map((x) => x.k);
+}
+
+/**
+ * Runs a cached node again in a scratch folder, from the inputs its job read, and names the
+ * outputs whose digests differ; or says why it cannot be re-executed as it ran.
+ */
+async function reexecute(s: Session, pool: () => Promise<WorkerPool>, meta: NodeMeta, jobId: number): Promise<{ skipped: string } | { differ: string[] }> {
+  const stage = await s.resolver.load(meta.kind);
+  if (stage.code !== meta.record.parts.stage.code) return { skipped: 'stage code changed since it ran' };
+  if (canonicalJson(stage.env) !== canonicalJson(meta.record.parts.env)) return { skipped: 'environment changed since it ran' };
+  // Entries written before metas kept their inputs' names cannot be re-run as they ran.
+  if (!meta.inputs || Object.values(meta.inputs).some((i) => !Array.isArray(i.refs))) return { skipped: 'recorded by an older version (its inputs were not kept)' };
+  const inputs = s.cache.recordedJobInputs(meta);
+  if (!inputs) return { skipped: 'an input is no longer in the cache' };
+  const scratch = s.cache.newStagingDir(`verify-${meta.key}`);
+  try {
+    const res = await (await pool()).run({ jobId, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot }, () => {});
+    return { differ: Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256) };
+  } catch (e) {
+    // A node that ran once and now fails is not reproducible either.
+    return { differ: [`(re-execution failed: ${failureOf(e).message.split('\n')[0]})`] };
+  } finally {
+    s.cache.discard(scratch);
+  }
+}
+
+/**
+ * Re-hashes stored outputs (a damaged entry is reported and removed, so the next run recomputes
+ * it), then re-executes a deterministic sample of entries in a scratch folder and compares their
+ * outputs byte for byte (by digest) with the stored ones.
+ */
+export async function verifyCommand(opts: SessionOptions & { target?: string; sample?: number; jobs?: number }): Promise<VerifyResult> {
+  const s = openSession(opts);
+  const closeLease = s.cache.openLeaseIfWritable('verify');
+  try {
+    return await verifyWith(s, opts);
+  } finally {
+    closeLease();
+  }
+}
+
+async function verifyWith(s: Session, opts: { target?: string; sample?: number; jobs?: number }): Promise<VerifyResult> {
+  let keys: string[];
+  if (opts.target) {
+    const last = s.cache.readLastRun(opts.target);
+    if (!last.size) throw new PipelineError(`target "${opts.target}" has not been run with this cache (${s.cache.dir})`);
+    keys = [...new Set([...last.values()].map((v) => v.key))];
+  } else keys = [...s.cache.keys()];
+  const corrupt: VerifyResult['corrupt'] = [];
+  for (const key of keys) {
+    const files = s.cache.corruptOutputs(key);
+    if (!files.length) continue;
+    corrupt.push({ key, id: s.cache.readMeta(key)?.id ?? '?', files });
+    s.cache.remove(key);
+  }
+  const result: VerifyResult = { checked: keys.length, corrupt, reexecuted: 0, differing: [], skipped: [] };
+  if (!opts.sample) return result;
+  const chosen = sampleKeys(keys.filter((k) => !corrupt.some((c) => c.key === k)), opts.sample);
+  const jobs = opts.jobs ?? s.defaultJobs;
+  let pool: Promise<WorkerPool> | undefined;
+  const getPool = () => (pool ??= workerFile(s)().then((f) => new WorkerPool(jobs, f)));
+  const limit = pLimit(jobs);
+  let jobId = 0;
+  try {
+    await Promise.all(
+      chosen.map((key) =>
+        limit(async () => {
+          const meta = s.cache.readMeta(key)!;
+          const r = await reexecute(s, getPool, meta, jobId++);
+          if ('skipped' in r) return void result.skipped.push({ id: meta.id, reason: r.skipped });
+          result.reexecuted++;
+          if (r.differ.length) result.differing.push({ key, id: meta.id, outputs: r.differ });
+        }),
+      ),
+    );
+  } finally {
+    if (pool) await (await pool).close();
+  }
+  return result;
+}
