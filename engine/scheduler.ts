@@ -167,6 +167,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
         if (fresh.result.status !== 'ran' && fresh.result.status !== 'cached') throw new Error(`input ${id} was damaged and recomputing it failed: ${fresh.result.error}`);
         if (fresh.digest !== before.digest) throw new Error(`input ${id} was damaged and recomputed to other bytes (its stage is not deterministic); run again`);
         r.ups.set(id, fresh);
+        // The summary reports the node as run again, and why.
+        settled.set(id, { ...fresh, result: { ...fresh.result, changed: [`its cache entry was damaged (${key.slice(0, 12)}): recomputed`] } });
       }),
     ).then(() => undefined);
   };

@@ -64,6 +64,8 @@ interface Task {
 }
 
 const FLUSH_QUIET_MS = 300;
+/** Results files are read this often (local file reads); squeue at most once per pollSeconds. */
+const RESULTS_POLL_MS = 200;
 const FLUSH_MAX_MS = 2000;
 /** A task squeue has never listed is looked up with scontrol after this long. */
 const UNSEEN_GRACE_MS = 30_000;
@@ -81,6 +83,7 @@ export class SlurmExecutor implements Executor {
   private readonly submitted: string[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  private lastSqueue = 0;
   private arrays = 0;
   private closed = false;
   readonly jobName: string;
@@ -211,7 +214,26 @@ export class SlurmExecutor implements Executor {
 
   private ensurePolling(): void {
     if (this.pollTimer || this.closed) return;
-    this.pollTimer = setInterval(() => void this.poll(), this.options.pollSeconds * 1000);
+    this.pollTimer = setInterval(() => void this.poll(), RESULTS_POLL_MS);
+  }
+
+  /**
+   * Nodes a running task has finished, from its results file (a file read, no Slurm call): the
+   * next wave need not wait for the whole task, nor for squeue to say it ended.
+   */
+  private settleFinishedNodes(task: Task): void {
+    let results: TaskResults;
+    try {
+      results = JSON.parse(readFileSync(resultFile(task.jobFile, task.index), 'utf8')) as TaskResults;
+    } catch {
+      return;
+    }
+    task.waiters = task.waiters.filter((w) => {
+      const r = results.nodes[w.job.key];
+      if (!r || r.status === 'locked') return true;
+      this.resolveWaiter(w, task, results, 'RUNNING');
+      return false;
+    });
   }
 
   private async poll(): Promise<void> {
@@ -225,6 +247,10 @@ export class SlurmExecutor implements Executor {
         }
         return;
       }
+      for (const task of this.tasks.values()) this.settleFinishedNodes(task);
+      // Slurm itself is asked at a bounded rate, whatever the number of jobs.
+      if (Date.now() - this.lastSqueue < this.options.pollSeconds * 1000) return;
+      this.lastSqueue = Date.now();
       let rows;
       try {
         rows = new Map((await squeueByName(this.jobName)).map((r) => [r.id, r]));
@@ -261,21 +287,24 @@ export class SlurmExecutor implements Executor {
     } catch {
       results = undefined;
     }
+    for (const w of task.waiters) this.resolveWaiter(w, task, results, state);
+  }
+
+  /** A node's outcome: the cache entry first, then what the task said, then the Slurm state. */
+  private resolveWaiter(w: Waiter, task: Task, results: TaskResults | undefined, state: string): void {
     const log = logFile(task.jobFile, task.index);
     const record: ExecutorRecord = { name: 'slurm', job: task.id, ...(results?.host ? { host: results.host } : {}), log };
-    for (const w of task.waiters) {
-      const r = results?.nodes[w.job.key];
-      const meta = this.cache.checkedMeta(w.job.key);
-      if (meta && (!w.job.force || r?.status === 'ran')) {
-        w.resolve({ status: r?.status === 'ran' || meta.executor?.job === task.id ? 'ran' : 'cached', meta });
-      } else if (r?.status === 'locked') {
-        w.resolve({ status: 'locked', holder: r.holder ?? 'another process' });
-      } else if (r?.status === 'failed') {
-        w.resolve({ status: 'failed', failure: { message: r.error ?? 'failed' }, executor: { ...record, state } });
-      } else {
-        const tail = existsSync(log) ? `; log: ${log}` : '';
-        w.resolve({ status: 'failed', failure: { message: `slurm job ${task.id} ended in state ${state} without committing this node${tail}` }, executor: { ...record, state } });
-      }
+    const r = results?.nodes[w.job.key];
+    const meta = this.cache.checkedMeta(w.job.key);
+    if (meta && (!w.job.force || r?.status === 'ran')) {
+      w.resolve({ status: r?.status === 'ran' || meta.executor?.job === task.id ? 'ran' : 'cached', meta });
+    } else if (r?.status === 'locked') {
+      w.resolve({ status: 'locked', holder: r.holder ?? 'another process' });
+    } else if (r?.status === 'failed') {
+      w.resolve({ status: 'failed', failure: { message: `${r.error ?? 'failed'} (slurm job ${task.id}; log: ${log})` }, executor: record });
+    } else {
+      const tail = existsSync(log) ? `; log: ${log}` : '';
+      w.resolve({ status: 'failed', failure: { message: `slurm job ${task.id} ended in state ${state} without committing this node${tail}` }, executor: { ...record, state } });
     }
   }
 

@@ -55,8 +55,8 @@ export function runJson(dir: string, target: string, ...args: string[]): RunSumm
   return JSON.parse(r.stdout) as RunSummary;
 }
 
-export function cliAsync(dir: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+export function cliAsync(dir: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', ...env } });
 }
 
 /** Toy stages that know nothing of neural collapse: the engine is tested on them. */
