@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Stop the one-node cluster that scripts/slurm/up.sh started: cancel every job, then stop slurmd,
+# slurmctld and munged (by their pid files), and wait until none of them runs.
+#   scripts/slurm/down.sh            # keeps $PIPELINE_SLURM_DIR (config, key, logs)
+#   scripts/slurm/down.sh --purge    # and removes it
+set -uo pipefail
+
+DIR="${PIPELINE_SLURM_DIR:-/tmp/pipeline-slurm}"
+[ -d "$DIR" ] || { echo "slurm-down: nothing at $DIR" >&2; exit 0; }
+DIR="$(cd "$DIR" && pwd -P)"
+CONF="$DIR/slurm.conf"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+pid_of() { [ -s "$1" ] && cat "$1"; }
+alive() { local p; p="$(pid_of "$1")" && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+# 1. cancel every job, and give the jobs' processes a moment to go (slurmd kills them)
+if [ -f "$CONF" ] && alive "$DIR/run/slurmctld.pid"; then
+  export SLURM_CONF="$CONF"
+  if [ -n "$(squeue --noheader --format=%i 2>/dev/null | head -n1)" ]; then
+    for u in $(squeue --noheader --format=%u 2>/dev/null | sort -u); do scancel --quiet --user="$u" || true; done
+    for _ in $(seq 50); do
+      [ -z "$(squeue --noheader --states=PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED --format=%i 2>/dev/null | head -n1)" ] && break
+      sleep 0.1
+    done
+  fi
+fi
+
+# 2. stop the daemons, slurmd first (it owns the job steps), munged last
+stop() {
+  local name="$1" pidfile="$2" p
+  p="$(pid_of "$pidfile")" || return 0
+  [ -n "$p" ] || return 0
+  kill -0 "$p" 2>/dev/null || { rm -f "$pidfile"; return 0; }
+  kill -TERM "$p" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$p" 2>/dev/null; then
+    echo "slurm-down: $name ($p) ignored SIGTERM for 5 s; SIGKILL" >&2
+    kill -KILL "$p" 2>/dev/null
+  fi
+  rm -f "$pidfile"
+}
+stop slurmd "$DIR/run/slurmd.pid"
+# slurmstepd processes are children of nothing once slurmd is gone: stop the ones of this cluster
+for p in $(pgrep -x slurmstepd 2>/dev/null); do
+  if tr '\0' ' ' <"/proc/$p/environ" 2>/dev/null | grep -q "SLURM_CONF=$CONF" \
+     || grep -qs "$DIR" "/proc/$p/cmdline"; then kill -KILL "$p" 2>/dev/null; fi
+done
+stop slurmctld "$DIR/run/slurmctld.pid"
+stop munged "$DIR/munge/munged.pid"
+
+if [ "${1:-}" = "--purge" ]; then rm -rf "$DIR"; fi
+echo "slurm-down: stopped ($DIR)" >&2
