@@ -26,28 +26,28 @@ if [ -f "$CONF" ] && alive "$DIR/run/slurmctld.pid"; then
   fi
 fi
 
-# 2. stop the daemons, slurmd first (it owns the job steps), munged last
-stop() {
-  local name="$1" pidfile="$2" p
-  p="$(pid_of "$pidfile")" || return 0
-  [ -n "$p" ] || return 0
-  kill -0 "$p" 2>/dev/null || { rm -f "$pidfile"; return 0; }
-  kill -TERM "$p" 2>/dev/null
-  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+# 2. stop the daemons: SIGTERM to all three at once (each takes 2-4 s to exit, in parallel), then
+#    SIGKILL what still runs after 10 s
+pids=()
+for f in "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" "$DIR/munge/munged.pid"; do
+  if alive "$f"; then p="$(pid_of "$f")"; pids+=("$p"); kill -TERM "$p" 2>/dev/null; fi
+done
+for _ in $(seq 200); do
+  left=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
+  [ "$left" = 0 ] && break
+  sleep 0.05
+done
+for p in "${pids[@]}"; do
   if kill -0 "$p" 2>/dev/null; then
-    echo "slurm-down: $name ($p) ignored SIGTERM for 5 s; SIGKILL" >&2
+    echo "slurm-down: $(cat "/proc/$p/comm" 2>/dev/null) ($p) ignored SIGTERM for 10 s; SIGKILL" >&2
     kill -KILL "$p" 2>/dev/null
   fi
-  rm -f "$pidfile"
-}
-stop slurmd "$DIR/run/slurmd.pid"
-# slurmstepd processes are children of nothing once slurmd is gone: stop the ones of this cluster
-for p in $(pgrep -x slurmstepd 2>/dev/null); do
-  if tr '\0' ' ' <"/proc/$p/environ" 2>/dev/null | grep -q "SLURM_CONF=$CONF" \
-     || grep -qs "$DIR" "/proc/$p/cmdline"; then kill -KILL "$p" 2>/dev/null; fi
 done
-stop slurmctld "$DIR/run/slurmctld.pid"
-stop munged "$DIR/munge/munged.pid"
+# job steps (slurmstepd) of this cluster that outlived slurmd
+for p in $(pgrep -x slurmstepd 2>/dev/null); do
+  if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_CONF=$CONF"; then kill -KILL "$p" 2>/dev/null; fi
+done
+rm -f "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" "$DIR/munge/munged.pid"
 
 if [ "${1:-}" = "--purge" ]; then rm -rf "$DIR"; fi
 echo "slurm-down: stopped ($DIR)" >&2

@@ -121,6 +121,9 @@ if [ -n "$boards" ] && [ -n "$sockets" ] && [ -n "$cores" ] && [ -n "$threads" ]
 fi
 mem_mb=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 ))
 real_mem=$(( mem_mb * 9 / 10 ))   # leave room so the node never drains for "Low RealMemory"
+# Without a default, a job that does not ask --mem gets the node's whole memory under CR_Core_Memory,
+# and jobs run one at a time.
+def_mem=$(( real_mem / cpus ))
 
 cat >"$CONF.new" <<EOF
 # written by scripts/slurm/up.sh; a one-node test cluster
@@ -151,6 +154,7 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=$def_mem
 SchedulerType=sched/backfill
 SchedulerParameters=sched_min_interval=0,batch_sched_delay=0
 SlurmdParameters=config_overrides
