@@ -45,7 +45,7 @@ for p in "${pids[@]}"; do
 done
 # job steps (slurmstepd) of this cluster that outlived slurmd
 for p in $(pgrep -x slurmstepd 2>/dev/null); do
-  if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_CONF=$CONF"; then kill -KILL "$p" 2>/dev/null; fi
+  if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qx "SLURM_CONF=$CONF"; then kill -KILL "$p" 2>/dev/null; fi
 done
 rm -f "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" "$DIR/munge/munged.pid"
 

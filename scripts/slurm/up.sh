@@ -21,6 +21,10 @@
 #   PIPELINE_SLURM_PARTITION  partition name (default debug)
 #   PIPELINE_SLURM_TIMEOUT    seconds to wait for the node to become idle (default 30)
 #   PIPELINE_SLURM_MIN_JOB_AGE  seconds a finished job stays visible in squeue/scontrol (default 300)
+#   PIPELINE_SLURM_CGROUP=1   confine jobs with task/cgroup + proctrack/cgroup (cgroup v1 or v2 must
+#                             be mounted at /sys/fs/cgroup): --mem is then enforced and a job over it
+#                             ends OUT_OF_MEMORY. Default 0: proctrack/linuxproc, task/none, nothing
+#                             enforced (a job killed by the kernel OOM killer ends FAILED, 0:9).
 #
 # Tested as root on Debian 12 (Slurm 22.05, munge 0.5.15).
 set -euo pipefail
@@ -30,6 +34,7 @@ PORT="${PIPELINE_SLURM_PORT:-16817}"
 PARTITION="${PIPELINE_SLURM_PARTITION:-debug}"
 TIMEOUT="${PIPELINE_SLURM_TIMEOUT:-30}"
 MIN_JOB_AGE="${PIPELINE_SLURM_MIN_JOB_AGE:-300}"
+CGROUP="${PIPELINE_SLURM_CGROUP:-0}"
 
 say() { echo "slurm-up: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -125,6 +130,20 @@ real_mem=$(( mem_mb * 9 / 10 ))   # leave room so the node never drains for "Low
 # and jobs run one at a time.
 def_mem=$(( real_mem / cpus ))
 
+if [ "$CGROUP" = 1 ]; then
+  proctrack=proctrack/cgroup; task=task/cgroup
+  cat >"$DIR/cgroup.conf" <<EOF
+CgroupMountpoint=/sys/fs/cgroup
+ConstrainCores=no
+ConstrainRAMSpace=yes
+ConstrainSwapSpace=yes
+AllowedSwapSpace=0
+EOF
+else
+  proctrack=proctrack/linuxproc; task=task/none
+  rm -f "$DIR/cgroup.conf"
+fi
+
 cat >"$CONF.new" <<EOF
 # written by scripts/slurm/up.sh; a one-node test cluster
 ClusterName=pipeline
@@ -147,8 +166,8 @@ SlurmdDebug=info
 MailProg=/bin/true
 MpiDefault=none
 ReturnToService=2
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=$proctrack
+TaskPlugin=$task
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
