@@ -12,7 +12,14 @@ CONF="$DIR/slurm.conf"
 export PATH="$PATH:/usr/sbin:/sbin"
 
 pid_of() { [ -s "$1" ] && cat "$1"; }
-alive() { local p; p="$(pid_of "$1")" && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# a pid file counts only if its process still runs and is the daemon it names (munged.pid ->
+# munged): after a reboot the pid may belong to anything
+alive() {
+  local p
+  [ -s "$1" ] || return 1
+  p="$(cat "$1")"
+  kill -0 "$p" 2>/dev/null && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$(basename "$1" .pid)" ]
+}
 
 # 1. cancel every job, and give the jobs' processes a moment to go (slurmd kills them)
 if [ -f "$CONF" ] && alive "$DIR/run/slurmctld.pid"; then

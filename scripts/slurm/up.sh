@@ -56,6 +56,11 @@ if [ "${#need_install[@]}" -gt 0 ]; then
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
 if [ "$(id -u)" -ne 0 ]; then
+  # a user may call this to get the environment of a cluster root has started (CI: `sudo up.sh` once)
+  conf="$DIR/slurm.conf"
+  if [ -f "$conf" ] && [ "$(SLURM_CONF="$conf" sinfo --noheader --format=%T 2>/dev/null | head -n1)" = idle ]; then
+    say "already up ($conf)"; echo "export SLURM_CONF=$conf"; exit 0
+  fi
   die "slurmd must run as root to start jobs; run this script as root (or with sudo)"
 fi
 
@@ -71,7 +76,14 @@ CTLD_PID="$DIR/run/slurmctld.pid"
 SLURMD_PID="$DIR/run/slurmd.pid"
 MUNGE_PID="$MUNGE_DIR/munged.pid"
 
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# a pid file counts only if its process still runs and is the daemon it names (munged.pid ->
+# munged): after a reboot the pid may belong to anything
+alive() {
+  local p
+  [ -s "$1" ] || return 1
+  p="$(cat "$1")"
+  kill -0 "$p" 2>/dev/null && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$(basename "$1" .pid)" ]
+}
 
 write_env() {
   cat >"$DIR/env.sh" <<EOF
@@ -90,6 +102,15 @@ if alive "$MUNGE_PID" && alive "$CTLD_PID" && alive "$SLURMD_PID" && [ -f "$CONF
       say "already up ($NODE $st, $CONF)"; write_env; exit 0 ;;
   esac
 fi
+
+# A port taken by someone else (another cluster) would make our clients talk to the wrong controller.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for pair in "slurmctld:$PORT:$CTLD_PID" "slurmd:$((PORT + 1)):$SLURMD_PID"; do
+  IFS=: read -r name port pidfile <<<"$pair"
+  if ! alive "$pidfile" && listening "$port"; then
+    die "port $port (for $name) is taken by another process: another cluster? Choose PIPELINE_SLURM_PORT (slurmctld; slurmd uses +1), or stop it."
+  fi
+done
 
 # --------------------------------------------------------------------------------------- munge
 # munged insists: key readable by its owner only, socket folder not writable by others, every parent
