@@ -30,6 +30,10 @@ export function createProgress(total: number, opts: { quiet?: boolean; stream?: 
     if (r.status === 'ran' || r.status === 'cached' || r.status === 'failed' || r.status === 'skipped') counts[r.status]++;
     if (r.status === 'failed' && !opts.quiet) stream.write(`\nfailed: ${node.id}\n  ${(r.error ?? '').split('\n').slice(0, 6).join('\n  ')}\n`);
   };
+  // Said once per node, in every mode but quiet: a wait must never look like a hang.
+  const onWaiting = (node: PlanNode, holder: string) => {
+    if (!opts.quiet) stream.write(`waiting: ${node.id}: its key is locked by ${holder}; other nodes go on meanwhile\n`);
+  };
   if (opts.quiet) return { nodeEnd: onEnd, stop() {} };
 
   const tty = stream.isTTY && process.env.CI !== 'true' && process.env.CI !== '1';
@@ -44,6 +48,7 @@ export function createProgress(total: number, opts: { quiet?: boolean; stream?: 
     return {
       nodeStart: (n) => running.set(n.id, { fraction: 0 }),
       nodeProgress: (n, fraction, note) => running.set(n.id, { fraction, note }),
+      nodeWaiting: onWaiting,
       nodeEnd: onEnd,
       stop: () => clearInterval(timer),
     };
@@ -69,6 +74,9 @@ export function createProgress(total: number, opts: { quiet?: boolean; stream?: 
     },
     nodeProgress(n, fraction, note) {
       bars.get(n.id)?.update(Math.round(fraction * 100), { info: note ?? '' });
+    },
+    nodeWaiting(n, holder) {
+      bars.get(n.id)?.update(0, { info: `waiting: locked by ${holder}` });
     },
     nodeEnd(n, r) {
       onEnd(n, r);

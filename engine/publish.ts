@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Cache, NodeMeta } from './cache.ts';
+import { isSafeOutputName, type Cache, type NodeMeta } from './cache.ts';
 import type { TargetSpec } from './config.ts';
 import { listTargets } from './config.ts';
 import type { PlanNode } from './expand.ts';
@@ -104,7 +104,11 @@ export function publishTarget(t: TargetSpec, nodeId: string, ctx: PublishContext
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const src = ctx.cache.entryDir(done.meta.key);
-  for (const name of Object.keys(done.meta.outputs)) copyFileSync(join(src, name), join(staging, name));
+  for (const name of Object.keys(done.meta.outputs)) {
+    // readMeta already refuses such metas; checked again where a name becomes a path outside the cache.
+    if (!isSafeOutputName(name)) throw new Error(`refusing to publish output "${name}" of ${nodeId}: not a plain file name`);
+    copyFileSync(join(src, name), join(staging, name));
+  }
   const readme = join(staging, 'README.md');
   const prov = provenance(t, ctx, closure(ctx.nodes, nodeId));
   writeFileSync(readme, existsSync(readme) ? `${readFileSync(readme, 'utf8').trimEnd()}\n\n${prov}` : `# ${t.title}\n\n${prov}`);
