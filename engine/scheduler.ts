@@ -182,6 +182,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
     const prev = previousMeta(r.node);
     const changed = explain(r.node, r.record, prev);
     let announcedWait = false;
+    let started = quiet;
     for (;;) {
       const found = inputRefs(r);
       if ('missing' in found) {
@@ -210,7 +211,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
         ...(prev ? { estimateSeconds: prev.seconds } : {}),
       };
       const outcome = await limit(() => {
-        if (!quiet) opts.events?.nodeStart?.(r.node);
+        if (!started) opts.events?.nodeStart?.(r.node);
+        started = true;
         return executor!.execute(job, (f, note) => opts.events?.nodeProgress?.(r.node, f, note));
       });
       switch (outcome.status) {
