@@ -56,5 +56,16 @@ for p in $(pgrep -x slurmstepd 2>/dev/null); do
 done
 rm -f "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" "$DIR/munge/munged.pid"
 
+# cgroup mode (PIPELINE_SLURM_CGROUP=1) leaves /sys/fs/cgroup/{memory,freezer}/slurm_<node>: remove
+# what is empty (rmdir fails on a cgroup that still has processes or children, which is what we want)
+if [ -f "$DIR/cgroup.conf" ]; then
+  node="$(sed -n 's/^NodeName=\([^ ]*\).*/\1/p' "$CONF" 2>/dev/null | head -n1)"
+  if [ -n "$node" ]; then
+    for d in /sys/fs/cgroup/*/"slurm_$node"; do
+      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+  fi
+fi
+
 if [ "${1:-}" = "--purge" ]; then rm -rf "$DIR"; fi
 echo "slurm-down: stopped ($DIR)" >&2
