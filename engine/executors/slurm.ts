@@ -193,6 +193,9 @@ export class SlurmExecutor implements Executor {
       `--array=0-${tasks.length - 1}`,
       `--output=${join(this.runDir, `${this.arrays - 1}_%a.log`)}`,
       `--chdir=${this.session.roots.projectRoot}`,
+      // A task on a failed node would otherwise be queued again ~2 min later and overwrite its
+      // log; the driver reports it (NODE_FAIL) and the next run resubmits what is missing.
+      '--no-requeue',
       ...sbatchResourceArgs(this.options),
       `--wrap=exec ${shellQuote(node)} ${shellQuote(bin)} exec ${shellQuote(jobFile)}`,
     ];
