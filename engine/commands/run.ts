@@ -21,9 +21,16 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
     const executor = await createExecutor(s, { name: executorName, jobs, slurmConfig: target.slurm, locate: target.locate, slurmCli: opts.slurm });
     const known = s.cache.readLastRun(target.name);
     const progress = createProgress(exp.nodes.length, { quiet: opts.quiet });
-    const onSignal = () => void executor.cancel?.();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // Ctrl-C / SIGTERM: cancel what runs elsewhere on this run's behalf (scancel), then let the
+    // signal take its course (the CLI's own handler, or Node's default: exit).
+    const onSignal = (sig: NodeJS.Signals) => {
+      void executor.cancel?.();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     let done;
     try {
       done = await schedule(exp, {
