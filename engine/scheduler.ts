@@ -209,6 +209,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
         force: opts.force,
         verifyInputs: opts.verifyInputs !== false,
         ...(prev ? { estimateSeconds: prev.seconds } : {}),
+        ...(r.stage.def.light ? { light: true } : {}),
       };
       const outcome = await limit(() => {
         if (!started) opts.events?.nodeStart?.(r.node);

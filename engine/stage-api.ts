@@ -87,6 +87,12 @@ export interface StageDefinition<P = Record<string, any>> {
   env?(): Record<string, string>;
   /** Pins the code fingerprint: edits to the module no longer invalidate its outputs. */
   version?: string;
+  /**
+   * Cheap bookkeeping (tables, plots, reports, small data): a cluster executor runs such nodes in
+   * the driver's own worker threads instead of paying a job's queueing for them (Snakemake's
+   * localrules). Never changes what a node computes.
+   */
+  light?: boolean;
   run(ctx: StageContext<P>): Promise<StageOutputs> | StageOutputs;
 }
 

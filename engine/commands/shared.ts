@@ -61,7 +61,7 @@ export async function createExecutor(s: Session, c: ExecutorChoice): Promise<Exe
   if (c.name === 'slurm') {
     const options = resolveSlurmOptions(c.slurmConfig, c.slurmCli ?? {}, process.env, c.locate ? (k) => c.locate!(['slurm', k]) : undefined);
     const { SlurmExecutor } = await import('../executors/slurm.ts');
-    return SlurmExecutor.create(s, options);
+    return SlurmExecutor.create(s, options, new LocalExecutor(s.cache, c.jobs, workerFile(s)));
   }
   const name = c.name;
   throw new PipelineError(`--executor expects one of ${EXECUTORS.join(', ')}, got "${name}"`, { key: '--executor' });

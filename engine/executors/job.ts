@@ -56,6 +56,8 @@ export interface NodeJob {
   root: string;
   force?: boolean;
   verifyInputs: boolean;
+  /** The stage is cheap bookkeeping (StageDefinition.light): cluster executors run it locally. */
+  light?: boolean;
   /** Seconds it took when it last ran (an earlier key of the same node), for packing jobs. */
   estimateSeconds?: number;
 }

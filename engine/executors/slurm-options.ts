@@ -26,6 +26,8 @@ export interface SlurmOptions {
   pollSeconds: number;
   /** Largest array (Slurm's MaxArraySize - 1 by default). */
   maxArraySize: number;
+  /** Light stages (aggregates, plots, reports) run in the driver's worker threads. */
+  localLight: boolean;
 }
 
 export const SLURM_DEFAULTS: SlurmOptions = {
@@ -36,10 +38,11 @@ export const SLURM_DEFAULTS: SlurmOptions = {
   minTasks: 4,
   pollSeconds: 1,
   maxArraySize: 1000,
+  localLight: true,
 };
 
 /** Config key (snake_case, as in YAML), environment suffix, option field, kind. */
-const FIELDS: [string, keyof SlurmOptions, 'string' | 'int' | 'number' | 'list'][] = [
+const FIELDS: [string, keyof SlurmOptions, 'string' | 'int' | 'number' | 'list' | 'boolean'][] = [
   ['partition', 'partition', 'string'],
   ['account', 'account', 'string'],
   ['time', 'time', 'string'],
@@ -52,9 +55,15 @@ const FIELDS: [string, keyof SlurmOptions, 'string' | 'int' | 'number' | 'list']
   ['min_tasks', 'minTasks', 'int'],
   ['poll_seconds', 'pollSeconds', 'number'],
   ['max_array_size', 'maxArraySize', 'int'],
+  ['local_light', 'localLight', 'boolean'],
 ];
 
-function convert(value: unknown, kind: 'string' | 'int' | 'number' | 'list', where: string): unknown {
+function convert(value: unknown, kind: 'string' | 'int' | 'number' | 'list' | 'boolean', where: string): unknown {
+  if (kind === 'boolean') {
+    if (value === true || value === 'true' || value === '1') return true;
+    if (value === false || value === 'false' || value === '0') return false;
+    throw new PipelineError(`expected true or false, got ${JSON.stringify(value)}`, { key: where });
+  }
   if (kind === 'list') {
     if (Array.isArray(value)) return value.map(String);
     if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);

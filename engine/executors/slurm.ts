@@ -95,13 +95,15 @@ export class SlurmExecutor implements Executor {
     private readonly cache: Cache,
     private readonly session: Session,
     private readonly options: SlurmOptions,
+    /** Runs light nodes (aggregates, plots, reports) here, as a job's queueing would cost more. */
+    private readonly local: Executor,
   ) {
     this.jobName = `pipeline-${sha256(cache.dir).slice(0, 10)}`;
     this.runDir = join(cache.dir, 'jobs', ownerTag(self()));
   }
 
-  static async create(s: Session, options: SlurmOptions): Promise<SlurmExecutor> {
-    const ex = new SlurmExecutor(s.cache, s, options);
+  static async create(s: Session, options: SlurmOptions, local: Executor): Promise<SlurmExecutor> {
+    const ex = new SlurmExecutor(s.cache, s, options, local);
     await ex.adoptLiveTasks();
     return ex;
   }
@@ -127,6 +129,7 @@ export class SlurmExecutor implements Executor {
   }
 
   execute(job: NodeJob, onProgress: (fraction: number, note?: string) => void): Promise<ExecOutcome> {
+    if (job.light && this.options.localLight) return this.local.execute(job, onProgress);
     if (!job.force) {
       const meta = this.cache.checkedMeta(job.key);
       if (meta) return Promise.resolve({ status: 'cached', meta });
@@ -317,6 +320,7 @@ export class SlurmExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    await this.local.close();
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
