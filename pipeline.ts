@@ -16,6 +16,7 @@ import {
   type TargetOptions,
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
+import { installShutdown } from './engine/shutdown.ts';
 
 interface Context {
   packageRoot: string;
@@ -46,6 +47,7 @@ function printSummary(s: RunSummary, verb: string, explain: boolean): void {
 }
 
 export async function main(argv: string[], ctx: Context): Promise<number> {
+  installShutdown();
   let exit = 0;
   const program = new Command('pipeline')
     .description('Declarative, cached DAG builds of ML experiments (neural collapse: kernels vs networks).')

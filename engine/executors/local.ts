@@ -14,6 +14,8 @@ interface Slot {
 export class LocalExecutor implements Executor {
   private slots: Slot[] = [];
   private waiting: ((slot: Slot) => void)[] = [];
+  /** After close() no worker starts again: a live worker would keep the process from exiting. */
+  private closed = false;
   /** Shared with the workers: jobs may borrow the cores no other job is using (core-tokens.ts). */
   private readonly idleCores = createIdleCores();
 
@@ -47,6 +49,7 @@ export class LocalExecutor implements Executor {
   }
 
   async run(job: Job, onProgress: (fraction: number, note?: string) => void): Promise<JobResult> {
+    if (this.closed) throw new Error(`the executor was closed before ${job.nodeId} could run`);
     const slot = await this.acquire();
     jobStarted(this.idleCores);
     try {
@@ -62,8 +65,9 @@ export class LocalExecutor implements Executor {
         };
         const onExit = (code: number) => {
           cleanup();
-          // The worker died (out of memory, process.exit in a stage): replace it for the next job.
-          slot.worker = this.spawn().worker;
+          // The worker died (out of memory, process.exit in a stage): replace it for the next job,
+          // unless the pool is closing (then terminate() is what ended it).
+          if (!this.closed) slot.worker = this.spawn().worker;
           reject(new Error(`worker thread exited with code ${code} while running ${job.nodeId}`));
         };
         const cleanup = () => {
@@ -81,6 +85,7 @@ export class LocalExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];
   }
