@@ -5,7 +5,7 @@
  * those signals. Nothing is half-written by that: entries are committed by renaming a complete
  * staging folder, and the next run sweeps the staging folders of dead runs. Exiting through
  * process.exit rather than the default signal action lets 'exit' handlers run (lock release) and
- * gives the terminal its cursor back, which the progress bars hide.
+ * gives the terminal its cursor (and line wrapping) back, which the progress bars turn off.
  *
  * Under `npx` the CLI is a grandchild of npm (npm exec -> sh -c -> node): a SIGTERM to npm ends
  * npm and the shell but not this process, which would go on building as an orphan holding its
@@ -13,7 +13,8 @@
  */
 import { writeSync } from 'node:fs';
 
-const SHOW_CURSOR = '\u001b[?25h';
+/** Shows the cursor and turns line wrapping back on: the progress bars (cli-progress) turn off both. */
+const RESTORE_TERMINAL = '\u001b[?25h\u001b[?7h';
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 // getppid() is a cheap system call: ten a second keep an orphaned run short.
 const PARENT_POLL_MS = 100;
@@ -26,7 +27,7 @@ export function installShutdown(stream: NodeJS.WriteStream = process.stderr): vo
   if (installed) return;
   installed = true;
   process.on('exit', () => {
-    if (stream.isTTY) writeQuietly(stream, SHOW_CURSOR);
+    if (stream.isTTY) writeQuietly(stream, RESTORE_TERMINAL);
   });
   const stop = (signal: StopSignal, why: string) => {
     writeQuietly(stream, `\npipeline: ${why}; finished nodes are cached, the next run resumes\n`);
