@@ -41,8 +41,11 @@ function lazyExecutor(s: Session, jobs: number): Executor {
     (pool ??= ensureBundle(join(s.roots.packageRoot, 'engine', 'executors', 'worker.ts'), { buildDir: s.roots.buildDir, root: s.roots.packageRoot }).then(
       (b) => new LocalExecutor(jobs, b.file),
     ));
+  // The worker checks the stage's key facts against the key's; jobs made without them get them
+  // here from the loaded stage (TODO(merge): the scheduler can put stage.facts into its jobs).
+  const withFacts = (job: Job): Job => (job.facts ? job : { ...job, facts: s.resolver.loadedFromBundle(job.bundle)?.facts });
   return {
-    run: async (job: Job, onProgress) => (await get()).run(job, onProgress),
+    run: async (job: Job, onProgress) => (await get()).run(withFacts(job), onProgress),
     close: async () => {
       if (pool) await (await pool).close();
     },
@@ -230,7 +233,7 @@ async function reexecute(s: Session, executor: Executor, meta: NodeMeta, jobId: 
   if (!inputs) return { skipped: 'an input is no longer in the cache' };
   const scratch = s.cache.newStagingDir(`verify-${meta.key}`);
   try {
-    const res = await executor.run({ jobId, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot }, () => {});
+    const res = await executor.run({ jobId, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot, facts: stage.facts }, () => {});
     return { differ: Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256) };
   } catch (e) {
     // A node that ran once and now fails is not reproducible either.

@@ -11,6 +11,8 @@ export interface Job {
   outDir: string;
   /** Project root: `file` params are relative to it. */
   root: string;
+  /** The stage's key facts as the node key has them: the worker refuses to run on others. */
+  facts?: Record<string, string>;
 }
 
 export interface JobResult {
