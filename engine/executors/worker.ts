@@ -1,5 +1,7 @@
 /** Worker-thread entry: runs jobs posted by LocalExecutor, one at a time. */
 import { parentPort } from 'node:worker_threads';
+import { dirname } from 'node:path';
+import { describeFsFault } from '../fs-faults.ts';
 import type { Job, WorkerMessage } from './job.ts';
 import { runJob } from './run-job.ts';
 
@@ -19,6 +21,10 @@ port.on('message', async (job: Job) => {
     post({ type: 'done', jobId: job.jobId, result });
   } catch (e) {
     const err = e as Error;
-    post({ type: 'error', jobId: job.jobId, message: err?.stack ?? String(e) });
+    // A full disk or a read-only cache is said in one line (the stack only with --debug).
+    const cache = dirname(dirname(job.outDir));
+    const fault = describeFsFault(e, [{ dir: cache, name: 'the cache', alternative: ', or choose another folder with --cache-dir' }], job.outDir);
+    const stack = process.env.PIPELINE_DEBUG === '1' ? `\n${err?.stack}` : '';
+    post({ type: 'error', jobId: job.jobId, message: fault ? `${fault}${stack}` : (err?.stack ?? String(e)) });
   }
 });
