@@ -85,6 +85,9 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
   // Before anything runs: worker threads copy the environment when they start.
   const debug = argv.includes('--debug') || process.env.PIPELINE_DEBUG === '1';
   if (debug) process.env.PIPELINE_DEBUG = '1';
+  // An error no promise chain catches (a worker thread that cannot even load its module when
+  // files run out: EMFILE) is said like any other, and ends the run.
+  process.on('uncaughtException', (e) => process.exit(reportError(e, argv, ctx, debug)));
   let exit = 0;
   const program = new Command('pipeline')
     .description('Declarative, cached DAG builds of ML experiments (neural collapse: kernels vs networks).')

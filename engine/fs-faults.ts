@@ -13,6 +13,7 @@ export const FS_FAULT_EXIT_CODE = 3;
 
 interface SystemError {
   code: string;
+  message?: string;
   syscall?: string;
   path?: string;
   dest?: string;
@@ -67,11 +68,15 @@ const DOING: Record<string, string> = {
   chmod: 'change the mode of',
   symlink: 'link',
   link: 'link',
+  worker: 'start a worker thread',
 };
 
 function systemError(err: unknown): SystemError | undefined {
   const e = err as Partial<SystemError> | null;
-  return e && typeof e === 'object' && typeof e.code === 'string' ? (e as SystemError) : undefined;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string') return undefined;
+  // Node says "Worker initialization failure: EMFILE" when a worker thread cannot start.
+  const worker = e.code === 'ERR_WORKER_INIT_FAILED' ? /\b(E[A-Z]+)\b/.exec(e.message ?? '')?.[1] : undefined;
+  return worker ? { code: worker, syscall: 'worker' } : (e as SystemError);
 }
 
 /**
