@@ -81,14 +81,17 @@ export async function ensureBundle(entry, opts) {
     logLevel: 'silent',
     outfile: outFile,
   });
+  // Digests of the last build of this bundle, for the sources unchanged since (same normaliser).
+  const previous = new Map(
+    manifest?.version === MANIFEST_VERSION && manifest.normaliserSig === statSig(esbuildPackageJson()) ? manifest.inputs.map((i) => [`${i.path}\0${i.sig}`, i.sha256]) : [],
+  );
   const inputs = await Promise.all(
     Object.keys(result.metafile.inputs).map(async (p) => {
       const abs = resolve(p);
       const rel = relative(opts.root, abs).split(sep).join('/');
       const sig = statSig(abs);
-      const bytes = readFileSync(abs);
-      // Packages are not part of the fingerprint (their versions are env): raw bytes suffice.
-      const digest = isOwnSource(rel) ? sha256(await normalisedSource(esbuild, abs, bytes)) : sha256(bytes);
+      const known = `${abs}\0${sig}`;
+      const digest = previous.get(known) ?? (await sourceDigest(esbuild, abs, sig, isOwnSource(rel)));
       return { path: abs, rel, sig, sha256: digest };
     }),
   );
@@ -118,6 +121,21 @@ let esbuildManifest;
 function esbuildPackageJson() {
   esbuildManifest ??= createRequire(import.meta.url).resolve('esbuild/package.json');
   return esbuildManifest;
+}
+
+/** path + stat signature -> digest, for sources shared by the bundles built in one process. */
+const digests = new Map();
+
+/** Packages are not part of the fingerprint (their versions are env): their raw bytes suffice. */
+async function sourceDigest(esbuild, abs, sig, own) {
+  const known = `${abs}\0${sig}`;
+  let digest = digests.get(known);
+  if (digest === undefined) {
+    const bytes = readFileSync(abs);
+    digest = sha256(own ? await normalisedSource(esbuild, abs, bytes) : bytes);
+    digests.set(known, digest);
+  }
+  return digest;
 }
 
 /**
