@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-const MANIFEST_VERSION = 3;
+const MANIFEST_VERSION = 4;
 
 function sha256(buf) {
   return createHash('sha256').update(buf).digest('hex');
@@ -83,16 +83,15 @@ export async function ensureBundle(entry, opts) {
   });
   // Digests of the last build of this bundle, for the sources unchanged since (same normaliser).
   const previous = new Map(
-    manifest?.version === MANIFEST_VERSION && manifest.normaliserSig === statSig(esbuildPackageJson()) ? manifest.inputs.map((i) => [`${i.path}\0${i.sig}`, i.sha256]) : [],
+    manifest?.version === MANIFEST_VERSION && manifest.normaliserSig === statSig(esbuildPackageJson()) ? manifest.inputs.map((i) => [`${i.path}\0${i.sig}`, i]) : [],
   );
   const inputs = await Promise.all(
     Object.keys(result.metafile.inputs).map(async (p) => {
       const abs = resolve(p);
       const rel = relative(opts.root, abs).split(sep).join('/');
       const sig = statSig(abs);
-      const known = `${abs}\0${sig}`;
-      const digest = previous.get(known) ?? (await sourceDigest(esbuild, abs, sig, isOwnSource(rel)));
-      return { path: abs, rel, sig, sha256: digest };
+      const known = previous.get(`${abs}\0${sig}`) ?? (await sourceDigest(esbuild, abs, sig, isOwnSource(rel)));
+      return { path: abs, rel, sig, sha256: known.sha256, ...(known.registers?.length ? { registers: known.registers } : {}) };
     }),
   );
   const packages = new Set();
@@ -123,16 +122,22 @@ function esbuildPackageJson() {
   return esbuildManifest;
 }
 
-/** path + stat signature -> digest, for sources shared by the bundles built in one process. */
+/** path + stat signature -> { sha256, registers }, for sources shared by the bundles built in one process. */
 const digests = new Map();
 
-/** Packages are not part of the fingerprint (their versions are env): their raw bytes suffice. */
+/**
+ * A source's digest, and the names under which its code registers key facts
+ * (registerKeyFacts('name', ...) in stage-api.ts): the engine checks the stage captured them.
+ * Packages are not part of the fingerprint (their versions are env): their raw bytes suffice.
+ */
 async function sourceDigest(esbuild, abs, sig, own) {
   const known = `${abs}\0${sig}`;
   let digest = digests.get(known);
   if (digest === undefined) {
     const bytes = readFileSync(abs);
-    digest = sha256(own ? await normalisedSource(esbuild, abs, bytes) : bytes);
+    const code = own ? await normalisedSource(esbuild, abs, bytes) : bytes;
+    const registers = own && typeof code === 'string' ? [...code.matchAll(/\bregisterKeyFacts\(\s*(['"`])([^'"`]+)\1/g)].map((m) => m[2]) : [];
+    digest = { sha256: sha256(code), registers };
     digests.set(known, digest);
   }
   return digest;
@@ -158,7 +163,11 @@ function describe(manifest, outFile) {
   const sources = {};
   // Bundled packages are checked for freshness, but are not part of the code fingerprint.
   const own = manifest.inputs.filter((i) => isOwnSource(i.rel));
-  for (const i of own.sort((a, b) => (a.rel < b.rel ? -1 : 1))) sources[i.rel] = i.sha256;
+  const registers = {};
+  for (const i of own.sort((a, b) => (a.rel < b.rel ? -1 : 1))) {
+    sources[i.rel] = i.sha256;
+    if (i.registers) registers[i.rel] = i.registers;
+  }
   const fingerprint = sha256(JSON.stringify(sources));
-  return { file: outFile, fingerprint, sources, packages: manifest.packages };
+  return { file: outFile, fingerprint, sources, packages: manifest.packages, keyFactRegistrations: registers };
 }

@@ -94,6 +94,15 @@ export function createStageResolver(roots: Roots): StageResolver {
       throw new PipelineError(`${(e as Error).message} (reading the key facts of stage ${kind})`);
     }
     Object.assign(env, facts.facts);
+    // A module of the bundle registers key facts the stage did not capture: its keys would miss them.
+    for (const [file, names] of Object.entries(bundle.keyFactRegistrations)) {
+      const missing = names.filter((n) => !facts.from.includes(n));
+      if (missing.length) {
+        throw new PipelineError(
+          `stages/${kind}.ts: ${file} registers key facts ("${missing.join('", "')}") that its node keys would miss: export the stage with defineStage({ ... }) from engine/stage-api.ts, and import ${file} at top level, not inside run`,
+        );
+      }
+    }
     const code = def.version !== undefined ? `version:${def.version}` : bundle.fingerprint;
     const stage: LoadedStage = { kind, def, bundle: bundle.file, code, sources: def.version !== undefined ? {} : bundle.sources, env, facts: facts.facts, factSources: facts.from };
     byBundle.set(stage.bundle, stage);

@@ -103,16 +103,33 @@ export const flavoured = (v: number) => v + 1;
   assert.equal(ranPerStage(await run(dir, 'f')), {});
 });
 
-test('a module imported only inside run registers too late: the job refuses instead of filing under a key without it', async () => {
-  const dir = makeProject({
-    ...FACTS_PROJECT,
-    'stages/spiced.ts': `import { defineStage } from '${PACKAGE_ROOT}/engine/stage-api.ts';
+const LAZY_STAGE = `import { defineStage } from '${PACKAGE_ROOT}/engine/stage-api.ts';
 export default defineStage({
   description: 'imports the flavoured helper lazily',
   params: {},
   inputs: { x: { doc: 'a source node' } },
   async run({ inputs }) { const { flavoured } = await import('./lib/flavour.ts'); return { 'value.json': { v: flavoured(inputs.x.json('value.json').v) } }; },
 });
+`;
+
+test('a module imported only inside run would register too late: the stage is refused when it loads', async () => {
+  const dir = makeProject({ ...FACTS_PROJECT, 'stages/spiced.ts': LAZY_STAGE });
+  try {
+    await run(dir, 'f');
+    assert.unreachable('the run should have been refused');
+  } catch (e) {
+    assert.match((e as Error).message, 'stages/spiced.ts: stages/lib/flavour.ts registers key facts ("flavour") that its node keys would miss');
+  }
+});
+
+test('... and where the bundle cannot tell (a computed name), the worker refuses instead of filing under a key without it', async () => {
+  const dir = makeProject({
+    ...FACTS_PROJECT,
+    'stages/spiced.ts': LAZY_STAGE,
+    'stages/lib/flavour.ts': `import { registerKeyFacts } from '${PACKAGE_ROOT}/engine/stage-api.ts';
+const NAME = ['fla', 'vour'].join('');
+registerKeyFacts(NAME, () => ({ flavour: 'plain' }));
+export const flavoured = (v: number) => v + 1;
 `,
   });
   const s = await run(dir, 'f');
