@@ -137,6 +137,28 @@ export const flavoured = (v: number) => v + 1;
   assert.match(s.nodes.find((n) => n.status === 'failed')!.error!, /while it ran, flavour is "plain" here but absent in the node key/);
 });
 
+test("a project stage's own env() still enters its key (a plain object, no defineStage)", async () => {
+  const dir = makeProject({
+    ...TOY_STAGES,
+    'stages/dated.ts': `export default {
+  description: 'declares a fact of its own',
+  params: {},
+  env: () => ({ calendar: process.env.TOY_CALENDAR ?? 'gregorian' }),
+  run() { return { 'value.json': { v: 1 } }; },
+};
+`,
+    'configs/d.yml': 'stages:\n  dated:\n    stage: dated\n',
+  });
+  try {
+    assert.equal(ranPerStage(await run(dir, 'd')), { dated: 1 });
+    process.env.TOY_CALENDAR = 'julian';
+    assert.equal((await plan(dir, 'd')).nodes[0].changed, ['env.calendar: gregorian -> julian']);
+    assert.equal(ranPerStage(await run(dir, 'd')), { dated: 1 });
+  } finally {
+    delete process.env.TOY_CALENDAR;
+  }
+});
+
 test('a linear-algebra backend switch reruns the nc1 gram node (it declares no env), not the data', () => {
   if (!loadNative()) return void console.log('  (OpenBLAS addon not built here: only the env check above applies)');
   const dir = makeProject({
