@@ -1,7 +1,9 @@
 /**
  * The `pipeline` CLI: parses arguments, calls engine/commands.ts, prints. Exit codes: 0 success,
- * 1 a node failed, 2 bad input (config, arguments).
+ * 1 a node failed, 2 bad input (config, arguments), 3 a filesystem fault (full disk, read-only or
+ * forbidden folder, a file where a folder belongs), 130/143 interrupted (SIGINT/SIGTERM).
  */
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import {
   cleanCommand,
@@ -17,6 +19,9 @@ import {
   type TargetOptions,
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
+import { describeFsFault, FS_FAULT_EXIT_CODE, isFsFaultMessage, type Place } from './engine/fs-faults.ts';
+import { findProjectRoot } from './engine/session.ts';
+import { installShutdown } from './engine/shutdown.ts';
 
 interface Context {
   packageRoot: string;
@@ -46,10 +51,48 @@ function printSummary(s: RunSummary, verb: string, explain: boolean): void {
   if (s.failed) err.write(`failed nodes: ${s.nodes.filter((n) => n.status === 'failed').map((n) => n.id).join(', ')}\n`);
 }
 
+/** The folders a filesystem fault is most likely in, named in its message with what to do there. */
+function faultPlaces(argv: string[], ctx: Context): Place[] {
+  const at = argv.indexOf('--cache-dir');
+  const option = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--cache-dir='))?.slice('--cache-dir='.length);
+  const root = findProjectRoot(process.cwd(), ctx.packageRoot);
+  return [
+    { dir: resolve(option ?? process.env.PIPELINE_CACHE_DIR ?? join(root, 'cache')), name: 'the cache', alternative: ', or choose another folder with --cache-dir' },
+    { dir: join(root, 'reports'), name: 'the reports folder' },
+    { dir: ctx.buildDir, name: "pipeline's build folder" },
+  ];
+}
+
+/** One line (two with --debug: the stack) for an error no command handled. */
+function reportError(e: unknown, argv: string[], ctx: Context, debug: boolean): number {
+  const err = process.stderr;
+  const stack = debug && e instanceof Error && e.stack ? `\n${e.stack}` : '';
+  const fault = describeFsFault(e, faultPlaces(argv, ctx));
+  if (fault) {
+    err.write(`error: ${fault}${stack}\n`);
+    return FS_FAULT_EXIT_CODE;
+  }
+  if (e instanceof PipelineError) {
+    err.write(`error: ${formatError(e)}${stack}\n`);
+    return e.exitCode;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  err.write(`error: ${message}${stack || ' (--debug shows where)'}\n`);
+  return 1;
+}
+
 export async function main(argv: string[], ctx: Context): Promise<number> {
+  installShutdown();
+  // Before anything runs: worker threads copy the environment when they start.
+  const debug = argv.includes('--debug') || process.env.PIPELINE_DEBUG === '1';
+  if (debug) process.env.PIPELINE_DEBUG = '1';
+  // An error no promise chain catches (a worker thread that cannot even load its module when
+  // files run out: EMFILE) is said like any other, and ends the run.
+  process.on('uncaughtException', (e) => process.exit(reportError(e, argv, ctx, debug)));
   let exit = 0;
   const program = new Command('pipeline')
     .description('Declarative, cached DAG builds of ML experiments (neural collapse: kernels vs networks).')
+    .option('--debug', 'print the stack of an error (also $PIPELINE_DEBUG=1)')
     .showHelpAfterError()
     .exitOverride();
   const targetOptions = (cmd: Command) =>
@@ -96,6 +139,8 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
       if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false);
       if (s.failed || s.skipped) exit = 1;
+      // A node that could not write its outputs failed for the disk's sake, not its own.
+      if (s.nodes.some((n) => n.status === 'failed' && n.error && isFsFaultMessage(n.error))) exit = FS_FAULT_EXIT_CODE;
     });
 
   targetOptions(program.command('plan <target>').description('dry run: what would run, and why (which key part changed)'))
@@ -186,8 +231,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     const code = (e as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
     if (code?.startsWith('commander.')) return 2;
-    process.stderr.write(`error: ${formatError(e)}\n`);
-    return e instanceof PipelineError ? e.exitCode : 1;
+    return reportError(e, argv, ctx, debug);
   }
   return exit;
 }

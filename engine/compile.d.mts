@@ -6,5 +6,7 @@ export interface Bundle {
   sources: Record<string, string>;
   /** Packages the bundle imports (kept external), e.g. "arquero". */
   packages: string[];
+  /** Source -> the names its code registers key facts under (registerKeyFacts('name', ...)). */
+  keyFactRegistrations: Record<string, string[]>;
 }
 export function ensureBundle(entry: string, opts: { buildDir: string; root: string; bundlePackages?: boolean }): Promise<Bundle>;

@@ -5,11 +5,17 @@
 // no-op `pipeline run` near Node's own start-up time (a TS loader hook costs ~250 ms per start);
 // esbuild's metafile also gives the exact local import closure, which is what a stage's code
 // fingerprint hashes.
+//
+// The fingerprint hashes each own source as esbuild prints it back with whitespace minified:
+// comments, indentation and type annotations are gone, identifiers and strings stay. A comment in
+// engine/stage-api.ts must not rerun every EoS solve. The normaliser's version is in the manifest,
+// so a new esbuild re-derives the hashes (it only runs when a bundle is rebuilt).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-const MANIFEST_VERSION = 2;
+const MANIFEST_VERSION = 4;
 
 function sha256(buf) {
   return createHash('sha256').update(buf).digest('hex');
@@ -53,6 +59,7 @@ export async function ensureBundle(entry, opts) {
   const fresh =
     manifest &&
     manifest.version === MANIFEST_VERSION &&
+    manifest.normaliserSig === statSig(esbuildPackageJson()) &&
     manifest.root === opts.root &&
     statSig(outFile) === manifest.outSig &&
     manifest.inputs.every((i) => statSig(i.path) === i.sig);
@@ -74,10 +81,19 @@ export async function ensureBundle(entry, opts) {
     logLevel: 'silent',
     outfile: outFile,
   });
-  const inputs = Object.keys(result.metafile.inputs).map((p) => {
-    const abs = resolve(p);
-    return { path: abs, rel: relative(opts.root, abs).split(sep).join('/'), sig: statSig(abs), sha256: sha256(readFileSync(abs)) };
-  });
+  // Digests of the last build of this bundle, for the sources unchanged since (same normaliser).
+  const previous = new Map(
+    manifest?.version === MANIFEST_VERSION && manifest.normaliserSig === statSig(esbuildPackageJson()) ? manifest.inputs.map((i) => [`${i.path}\0${i.sig}`, i]) : [],
+  );
+  const inputs = await Promise.all(
+    Object.keys(result.metafile.inputs).map(async (p) => {
+      const abs = resolve(p);
+      const rel = relative(opts.root, abs).split(sep).join('/');
+      const sig = statSig(abs);
+      const known = previous.get(`${abs}\0${sig}`) ?? (await sourceDigest(esbuild, abs, sig, isOwnSource(rel)));
+      return { path: abs, rel, sig, sha256: known.sha256, ...(known.registers?.length ? { registers: known.registers } : {}) };
+    }),
+  );
   const packages = new Set();
   for (const out of Object.values(result.metafile.outputs)) {
     for (const imp of out.imports) {
@@ -88,16 +104,70 @@ export async function ensureBundle(entry, opts) {
   }
   mkdirSync(dirname(outFile), { recursive: true });
   writeAtomic(outFile, result.outputFiles[0].contents);
-  manifest = { version: MANIFEST_VERSION, root: opts.root, entry: entryAbs, outSig: statSig(outFile), inputs, packages: [...packages].sort() };
+  manifest = { version: MANIFEST_VERSION, normaliser: `esbuild ${esbuild.version}`, normaliserSig: statSig(esbuildPackageJson()), root: opts.root, entry: entryAbs, outSig: statSig(outFile), inputs, packages: [...packages].sort() };
   writeAtomic(manifestPath, JSON.stringify(manifest, null, 1));
   return describe(manifest, outFile);
+}
+
+const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.jsx': 'jsx', '.json': 'json' };
+
+function isOwnSource(rel) {
+  return !rel.includes('node_modules/');
+}
+
+let esbuildManifest;
+/** esbuild's package.json: a manifest made by another esbuild (the normaliser) is rebuilt. A stat, not an import: no cost to a no-op run. */
+function esbuildPackageJson() {
+  esbuildManifest ??= createRequire(import.meta.url).resolve('esbuild/package.json');
+  return esbuildManifest;
+}
+
+/** path + stat signature -> { sha256, registers }, for sources shared by the bundles built in one process. */
+const digests = new Map();
+
+/**
+ * A source's digest, and the names under which its code registers key facts
+ * (registerKeyFacts('name', ...) in stage-api.ts): the engine checks the stage captured them.
+ * Packages are not part of the fingerprint (their versions are env): their raw bytes suffice.
+ */
+async function sourceDigest(esbuild, abs, sig, own) {
+  const known = `${abs}\0${sig}`;
+  let digest = digests.get(known);
+  if (digest === undefined) {
+    const bytes = readFileSync(abs);
+    const code = own ? await normalisedSource(esbuild, abs, bytes) : bytes;
+    const registers = own && typeof code === 'string' ? [...code.matchAll(/\bregisterKeyFacts\(\s*(['"`])([^'"`]+)\1/g)].map((m) => m[2]) : [];
+    digest = { sha256: sha256(code), registers };
+    digests.set(known, digest);
+  }
+  return digest;
+}
+
+/**
+ * The source as the fingerprint sees it: printed back by esbuild without comments and with
+ * minimal whitespace (identifiers, strings and the order of statements unchanged). Files esbuild
+ * cannot parse as code are hashed as they are.
+ */
+async function normalisedSource(esbuild, file, bytes) {
+  const loader = LOADERS[file.slice(file.lastIndexOf('.'))];
+  if (!loader) return bytes;
+  try {
+    const out = await esbuild.transform(bytes.toString('utf8'), { loader, minifyWhitespace: true, legalComments: 'none', charset: 'utf8', format: loader === 'json' ? undefined : 'esm', target: 'esnext' });
+    return out.code;
+  } catch {
+    return bytes;
+  }
 }
 
 function describe(manifest, outFile) {
   const sources = {};
   // Bundled packages are checked for freshness, but are not part of the code fingerprint.
-  const own = manifest.inputs.filter((i) => !i.rel.includes('node_modules/'));
-  for (const i of own.sort((a, b) => (a.rel < b.rel ? -1 : 1))) sources[i.rel] = i.sha256;
+  const own = manifest.inputs.filter((i) => isOwnSource(i.rel));
+  const registers = {};
+  for (const i of own.sort((a, b) => (a.rel < b.rel ? -1 : 1))) {
+    sources[i.rel] = i.sha256;
+    if (i.registers) registers[i.rel] = i.registers;
+  }
   const fingerprint = sha256(JSON.stringify(sources));
-  return { file: outFile, fingerprint, sources, packages: manifest.packages };
+  return { file: outFile, fingerprint, sources, packages: manifest.packages, keyFactRegistrations: registers };
 }

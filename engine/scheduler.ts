@@ -210,6 +210,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
         verifyInputs: opts.verifyInputs !== false,
         ...(prev ? { estimateSeconds: prev.seconds } : {}),
         ...(r.stage.def.light ? { light: true } : {}),
+        facts: r.stage.facts,
       };
       const outcome = await limit(() => {
         if (!started) opts.events?.nodeStart?.(r.node);

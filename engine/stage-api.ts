@@ -83,7 +83,10 @@ export interface StageDefinition<P = Record<string, any>> {
   inputs?: Record<string, InputSpec>;
   /** Cross-parameter checks (e.g. N divisible by the class count); run at config time. */
   check?(params: P): ParamProblem | undefined;
-  /** Facts outside the code that change the numbers (e.g. the linear-algebra backend). */
+  /**
+   * Facts outside the code that change the numbers, for a project's own stage. Modules shared by
+   * stages register theirs instead (registerKeyFacts), so that no stage can forget them.
+   */
   env?(): Record<string, string>;
   /** Pins the code fingerprint: edits to the module no longer invalidate its outputs. */
   version?: string;
@@ -96,7 +99,34 @@ export interface StageDefinition<P = Record<string, any>> {
   run(ctx: StageContext<P>): Promise<StageOutputs> | StageOutputs;
 }
 
+/** How to read a module's key facts now, e.g. () => ({ linalg: 'native', blas_threads: '1' }). */
+export type KeyFacts = () => Record<string, string>;
+
+/**
+ * The key facts registered by the modules of this stage's import closure. Each stage is its own
+ * bundle with its own copy of this module, so this registry holds exactly the registrations of the
+ * modules that stage imports.
+ */
+const registeredKeyFacts = new Map<string, KeyFacts>();
+
+/** Where defineStage leaves the registry for the engine (a symbol shared by every bundle's copy). */
+export const KEY_FACTS = Symbol.for('pipeline.keyFacts');
+
+/**
+ * Puts facts outside the code that change a module's numbers (which backend, how many threads)
+ * into the key of every stage that imports the module, directly or not: call it once at the
+ * module's top level, e.g. `registerKeyFacts('linear algebra', () => backend().env)`. The engine
+ * reads the facts when it loads the stage (in the main process) and again in the job's worker,
+ * which refuses to run the job when they differ from the key's.
+ */
+export function registerKeyFacts(name: string, facts: KeyFacts): void {
+  registeredKeyFacts.set(name, facts);
+}
+
 export function defineStage<P = Record<string, any>>(def: StageDefinition<P>): StageDefinition<P> {
+  // A live view: a module registering later (imported lazily inside run) still shows up, and
+  // the worker's check catches it.
+  Object.defineProperty(def, KEY_FACTS, { value: registeredKeyFacts, enumerable: false });
   return def;
 }
 

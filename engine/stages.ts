@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureBundle } from './compile.mjs';
 import { PipelineError } from './errors.ts';
+import { readStageFacts } from './key-facts.ts';
 import type { StageDefinition } from './stage-api.ts';
 
 export interface LoadedStage {
@@ -17,12 +18,18 @@ export interface LoadedStage {
   /** The code part of node keys: the sources' fingerprint, or the pinned version. */
   code: string;
   sources: Record<string, string>;
-  /** Versions of the packages the stage imports, plus its own env() facts. */
+  /** Versions of the packages the stage imports, plus its key facts. */
   env: Record<string, string>;
+  /** The key facts alone (registered by its modules, and its env()): a job's worker checks them. */
+  facts: Record<string, string>;
+  /** Who gave the facts: registering modules' names, "env()". */
+  factSources: string[];
 }
 
 export interface StageResolver {
   load(kind: string): Promise<LoadedStage>;
+  /** The stage already loaded from this bundle file, if any. */
+  loadedFromBundle(bundle: string): LoadedStage | undefined;
   /** Stage kinds available to this project (built-in and own). */
   kinds(): string[];
 }
@@ -51,6 +58,7 @@ function packageVersion(packageRoot: string, name: string): string {
 
 export function createStageResolver(roots: Roots): StageResolver {
   const loaded = new Map<string, Promise<LoadedStage>>();
+  const byBundle = new Map<string, LoadedStage>();
   const locate = (kind: string): { file: string; root: string } | undefined => {
     for (const root of [roots.projectRoot, roots.packageRoot]) {
       const file = join(root, 'stages', `${kind}.ts`);
@@ -79,9 +87,26 @@ export function createStageResolver(roots: Roots): StageResolver {
     }
     const env: Record<string, string> = {};
     for (const p of bundle.packages) env[p] = packageVersion(roots.packageRoot, p);
-    Object.assign(env, def.env?.() ?? {});
+    let facts;
+    try {
+      facts = readStageFacts(def);
+    } catch (e) {
+      throw new PipelineError(`${(e as Error).message} (reading the key facts of stage ${kind})`);
+    }
+    Object.assign(env, facts.facts);
+    // A module of the bundle registers key facts the stage did not capture: its keys would miss them.
+    for (const [file, names] of Object.entries(bundle.keyFactRegistrations)) {
+      const missing = names.filter((n) => !facts.from.includes(n));
+      if (missing.length) {
+        throw new PipelineError(
+          `stages/${kind}.ts: ${file} registers key facts ("${missing.join('", "')}") that its node keys would miss: export the stage with defineStage({ ... }) from engine/stage-api.ts, and import ${file} at top level, not inside run`,
+        );
+      }
+    }
     const code = def.version !== undefined ? `version:${def.version}` : bundle.fingerprint;
-    return { kind, def, bundle: bundle.file, code, sources: def.version !== undefined ? {} : bundle.sources, env };
+    const stage: LoadedStage = { kind, def, bundle: bundle.file, code, sources: def.version !== undefined ? {} : bundle.sources, env, facts: facts.facts, factSources: facts.from };
+    byBundle.set(stage.bundle, stage);
+    return stage;
   };
   return {
     load(kind) {
@@ -92,6 +117,7 @@ export function createStageResolver(roots: Roots): StageResolver {
       }
       return p;
     },
+    loadedFromBundle: (bundle) => byBundle.get(bundle),
     kinds,
   };
 }

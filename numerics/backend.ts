@@ -5,6 +5,7 @@
  * entries (their last bits differ).
  */
 import { existsSync } from 'node:fs';
+import { registerKeyFacts } from '../engine/stage-api.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,3 +161,5 @@ export function backend(): Linalg {
   return (chosen = native ?? jsLinalg);
 }
 
+// Every stage whose imports reach this module gets the backend in its node keys (stage-api.ts).
+registerKeyFacts('linear algebra', () => backend().env);

@@ -2,7 +2,7 @@ import { defineStage, f64, single, type InputHandle } from '../engine/stage-api.
 import { labelsFromSizes, readDataset, type Dataset } from './lib/dataset.ts';
 import { buildNet } from './lib/classifier-net.ts';
 import { trainClassifier, type LabelledSet } from './lib/classifier-train.ts';
-import { expectedBackend, loadTf, tfjsEnv } from './lib/tfjs.ts';
+import { expectedBackend, loadTf } from './lib/tfjs.ts';
 
 interface Params {
   arch: 'mlp' | 'cnn';
@@ -55,7 +55,6 @@ export default defineStage<Params>({
     data: { doc: 'training set (a dataset node, rows in class-block order, ≥ 3 classes)' },
     test: { doc: 'test set of the same shape (for test accuracy)', optional: true },
   },
-  env: () => tfjsEnv(),
   async run({ params: p, inputs, progress, log }) {
     const dataIn = single(inputs.data, 'data');
     const train = readDataset(dataIn);

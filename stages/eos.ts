@@ -1,4 +1,3 @@
-import { backend } from '../numerics/backend.ts';
 import { defineStage, f64, single } from '../engine/stage-api.ts';
 import { adaptiveKernel } from '../numerics/eos.ts';
 import { defaultSchedule, solveEos } from '../numerics/eos-solve.ts';
@@ -32,7 +31,6 @@ export default defineStage<Params>({
     },
     save_kernels: { type: 'boolean', default: false, doc: 'also store Q1 at the NNGP point and at the end, and the final Σ (for heatmaps)' },
   },
-  env: () => backend().env,
   inputs: { data: { doc: 'a dataset node' } },
   run({ params: p, inputs, progress, log }) {
     const data = readDataset(single(inputs.data, 'data'));

@@ -1,4 +1,3 @@
-import { backend } from '../numerics/backend.ts';
 import { defineStage, f64, single } from '../engine/stage-api.ts';
 import { limitingKernel, type Activation, type KernelModel } from '../numerics/kernels.ts';
 import { mirrorLower } from '../numerics/matrix.ts';
@@ -29,7 +28,6 @@ export default defineStage<Params>({
     },
     save_matrix: { type: 'boolean', default: false, doc: 'also store the N x N kernel (8 N² bytes)' },
   },
-  env: () => backend().env,
   inputs: { data: { doc: 'a dataset node (gaussian, dataset-file)' } },
   run({ params: p, inputs }) {
     const data = readDataset(single(inputs.data, 'data'));

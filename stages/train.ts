@@ -4,7 +4,7 @@ import { jacobiEigen } from '../numerics/jacobi.ts';
 import { Rng } from '../numerics/rng.ts';
 import { readDataset } from './lib/dataset.ts';
 import { trainFcn, type FcnActivation, type FcnWeights } from './lib/fcn.ts';
-import { expectedBackend, loadTf, tfjsEnv } from './lib/tfjs.ts';
+import { expectedBackend, loadTf } from './lib/tfjs.ts';
 
 interface Params {
   activation: FcnActivation;
@@ -69,7 +69,6 @@ export default defineStage<Params>({
     spectrum: { type: 'boolean', default: false, doc: 'also the eigenvalues of W1ᵀW1 at init and at the end (d0 x d0)' },
   },
   inputs: { data: { doc: 'a dataset node (rows in class-block order)' } },
-  env: () => tfjsEnv(),
   async run({ params: p, inputs, progress, file, log }) {
     const data = readDataset(single(inputs.data, 'data'));
     const tf = await loadTf();

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createProgress } from '../progress.ts';
 import { publishTarget, writeReportsIndex } from '../publish.ts';
+import { atShutdown } from '../shutdown.ts';
 import { schedule } from '../scheduler.ts';
 import { openSession, prepareTarget, previousKeys } from '../session.ts';
 import { waitForExclusiveUsers } from './exclusive.ts';
@@ -21,16 +22,9 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
     const executor = await createExecutor(s, { name: executorName, jobs, slurmConfig: target.slurm, locate: target.locate, slurmCli: opts.slurm });
     const known = s.cache.readLastRun(target.name);
     const progress = createProgress(exp.nodes.length, { quiet: opts.quiet });
-    // Ctrl-C / SIGTERM: cancel what runs elsewhere on this run's behalf (scancel), then let the
-    // signal take its course (the CLI's own handler, or Node's default: exit).
-    const onSignal = (sig: NodeJS.Signals) => {
-      void executor.cancel?.();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // Ctrl-C / SIGTERM end the process (shutdown.ts); first, cancel what runs elsewhere on this
+    // run's behalf (scancel).
+    const forget = atShutdown(() => void executor.cancel?.());
     let done;
     try {
       done = await schedule(exp, {
@@ -45,8 +39,7 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
         events: progress,
       });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      forget();
       progress.stop();
       await executor.close();
     }

@@ -39,7 +39,7 @@ async function reexecute(s: Session, pool: () => Promise<WorkerPool>, meta: Node
   if (!inputs) return { skipped: 'an input is no longer in the cache' };
   const scratch = s.cache.newStagingDir(`verify-${meta.key}`);
   try {
-    const res = await (await pool()).run({ jobId, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot }, () => {});
+    const res = await (await pool()).run({ jobId, nodeId: meta.id, bundle: stage.bundle, params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot, facts: stage.facts }, () => {});
     return { differ: Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256) };
   } catch (e) {
     // A node that ran once and now fails is not reproducible either.

@@ -20,6 +20,8 @@ export interface Job {
   root: string;
   /** Hash every input file read against its recorded digest (default on). */
   verifyInputs?: boolean;
+  /** The stage's key facts as the node key has them: the worker refuses to run on others. */
+  facts?: Record<string, string>;
 }
 
 export interface JobResult {
@@ -58,6 +60,8 @@ export interface NodeJob {
   verifyInputs: boolean;
   /** The stage is cheap bookkeeping (StageDefinition.light): cluster executors run it locally. */
   light?: boolean;
+  /** The stage's key facts as its key has them: the worker refuses to run on others. */
+  facts?: Record<string, string>;
   /** Seconds it took when it last ran (an earlier key of the same node), for packing jobs. */
   estimateSeconds?: number;
 }

@@ -37,7 +37,7 @@ export async function runNodeHere(
     }
     staging = cache.newStagingDir(job.key);
     const res = await runStage(
-      { jobId, nodeId: job.nodeId, bundle: job.bundle, params: job.params, inputs: job.inputs, outDir: staging, root: job.root, verifyInputs: job.verifyInputs },
+      { jobId, nodeId: job.nodeId, bundle: job.bundle, params: job.params, inputs: job.inputs, outDir: staging, root: job.root, verifyInputs: job.verifyInputs, facts: job.facts },
       onProgress,
     );
     const meta: NodeMeta = {

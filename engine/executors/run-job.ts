@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256 } from '../hash.ts';
+import { factMismatch, readStageFacts } from '../key-facts.ts';
 import { inputHandle, writeOutputs } from '../outputs.ts';
 import type { StageDefinition } from '../stage-api.ts';
 import type { Job, JobResult } from './job.ts';
@@ -19,8 +20,16 @@ function loadStage(bundle: string): Promise<StageDefinition> {
   return m;
 }
 
+/** Never files a result under a key made for another backend, thread count or version. */
+function checkFacts(job: Job, def: StageDefinition, when: string): void {
+  if (!job.facts) return;
+  const why = factMismatch(job.facts, readStageFacts(def).facts);
+  if (why) throw new Error(`refusing to run ${job.nodeId}: ${when}, ${why}`);
+}
+
 export async function runJob(job: Job, progress: (fraction: number, note?: string) => void): Promise<JobResult> {
   const def = await loadStage(job.bundle);
+  checkFacts(job, def, 'before it ran');
   const inputs = Object.fromEntries(
     Object.entries(job.inputs).map(([port, inp]) => [port, inp.gather ? inp.refs.map((r) => inputHandle(r, job.verifyInputs !== false)) : inputHandle(inp.refs[0], job.verifyInputs !== false)]),
   );
@@ -40,5 +49,7 @@ export async function runJob(job: Job, progress: (fraction: number, note?: strin
     },
   });
   const seconds = (performance.now() - start) / 1000;
+  // A module imported only inside run registers its facts only now: they are not in the key.
+  checkFacts(job, def, 'while it ran');
   return { outputs: writeOutputs(job.outDir, outputs), seconds, log };
 }

@@ -1,5 +1,6 @@
 /** Worker-thread entry: runs jobs posted by WorkerPool, one at a time. */
 import { parentPort } from 'node:worker_threads';
+import { describeFsFault } from '../fs-faults.ts';
 import { failureOf, type Job, type WorkerMessage } from './job.ts';
 import { runJob } from './run-job.ts';
 
@@ -18,6 +19,11 @@ port.on('message', async (job: Job) => {
     });
     post({ type: 'done', jobId: job.jobId, result });
   } catch (e) {
-    post({ type: 'error', jobId: job.jobId, failure: failureOf(e) });
+    const failure = failureOf(e);
+    // A full disk or a read-only cache is said in one line (the stack only with --debug). The
+    // staging folder is <cache>/staging/<owner>/<key>.<n>.
+    const cache = job.outDir.split(/[\\/]staging[\\/]/)[0];
+    const fault = describeFsFault(e, [{ dir: cache, name: 'the cache', alternative: ', or choose another folder with --cache-dir' }], job.outDir);
+    post({ type: 'error', jobId: job.jobId, failure: fault ? { ...failure, message: fault } : failure });
   }
 });

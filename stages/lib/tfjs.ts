@@ -4,14 +4,16 @@
  * else @tensorflow/tfjs with the wasm backend (its .wasm files ship in the npm package), else cpu.
  * PIPELINE_TFJS_BACKEND=node|wasm|cpu forces one.
  *
- * The backend is part of node keys (env), and env() runs in the scheduler's thread, where loading
- * tfjs would cost a no-op run ~0.2 s: so the expected backend is decided from what is installed,
- * and the worker refuses to train on any other one (a result is never filed under the wrong key).
+ * The backend is part of node keys (registered key facts), read in the scheduler's thread, where
+ * loading tfjs would cost a no-op run ~0.2 s: so the expected backend is decided from what is
+ * installed, and the stage refuses to train on any other one (a result is never filed under the
+ * wrong key).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
+import { registerKeyFacts } from '../../engine/stage-api.ts';
 
 export type TfjsBackend = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -41,6 +43,9 @@ export function tfjsEnv(): Record<string, string> {
   const version = dir ? String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version) : 'missing';
   return { tfjs: version, tfjs_backend: expectedBackend() };
 }
+
+// Every stage that imports this module gets the tfjs version and backend in its node keys.
+registerKeyFacts('tfjs', tfjsEnv);
 
 let loaded: Promise<typeof TF> | undefined;
 

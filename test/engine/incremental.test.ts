@@ -57,7 +57,7 @@ test("edit a stage's code -> that stage's nodes and their dependants rerun; plan
 test('an upstream rerun that yields identical bytes reruns nothing downstream (early cutoff)', async () => {
   const dir = fresh();
   await run(dir, 'toy');
-  appendFileSync(join(dir, 'stages/source.ts'), '// a comment changes the code, not the output\n');
+  appendFileSync(join(dir, 'stages/source.ts'), 'export const unused = 1;\n'); // new code, same output
   assert.equal(ranPerStage(await run(dir, 'toy')), { source: 6 });
 });
 
