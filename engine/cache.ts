@@ -77,7 +77,8 @@ export class Cache {
   /** Creates the cache folder with its tag on first write. */
   ensure(): void {
     if (this.created) return;
-    mkdirSync(this.dir, { recursive: true });
+    // A subfolder first: a cache path that is a file then fails as ENOTDIR, which says what is wrong.
+    mkdirSync(join(this.dir, 'locks'), { recursive: true });
     const tag = join(this.dir, 'CACHEDIR.TAG');
     if (!existsSync(tag)) writeFileSync(tag, CACHE_TAG);
     this.created = true;
