@@ -7,6 +7,7 @@ import { canonicalJson, sha256 } from './hash.ts';
 import type { NodeMeta } from './cache.ts';
 import { listTargets } from './config.ts';
 import { PipelineError } from './errors.ts';
+import { targetNameProblem } from './names.ts';
 import { LocalExecutor } from './executors/local.ts';
 import type { Executor, Job } from './executors/job.ts';
 import { createProgress } from './progress.ts';
@@ -249,6 +250,8 @@ export async function verifyCommand(opts: SessionOptions & { target?: string; sa
   const s = openSession(opts);
   let keys: string[];
   if (opts.target) {
+    const bad = targetNameProblem(opts.target);
+    if (bad) throw new PipelineError(bad);
     const last = s.cache.readLastRun(opts.target);
     if (!last.size) throw new PipelineError(`target "${opts.target}" has not been run with this cache (${s.cache.dir})`);
     keys = [...new Set([...last.values()].map((v) => v.key))];

@@ -2,6 +2,8 @@
 export interface Location {
   file?: string;
   line?: number;
+  /** 1-based column (data files). */
+  column?: number;
   /** Dotted path of the offending key, e.g. "stages.data.params.std". */
   key?: string;
 }
@@ -19,7 +21,7 @@ export class PipelineError extends Error {
 }
 
 export function formatLocation(loc: Location): string {
-  const where = loc.file ? `${loc.file}${loc.line ? `:${loc.line}` : ''}` : '';
+  const where = loc.file ? `${loc.file}${loc.line ? `:${loc.line}${loc.column ? `:${loc.column}` : ''}` : ''}` : '';
   return [where, loc.key].filter(Boolean).join(': ');
 }
 

@@ -4,13 +4,15 @@
  * A mapped input picks the one upstream node with the same coordinates; a gathered input takes
  * every upstream node that agrees on the shared axes. Nodes come out in topological order.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
-import { describeValue, PipelineError } from './errors.ts';
+import { describeValue, formatLocation, PipelineError, type Location } from './errors.ts';
 import { canonicalJson, sha256 } from './hash.ts';
+import { DEFAULT_MAX_NODES, EDGES_PER_NODE, formatBytes, MAX_DATA_FILE_BYTES } from './limits.ts';
 import { isMapping } from './merge.ts';
 import { validateParams } from './params.ts';
+import { isInside } from './project-paths.ts';
 import type { StageDefinition } from './stage-api.ts';
 
 export type Coords = Record<string, unknown>;
@@ -51,9 +53,10 @@ function refsOf(value: unknown, out: Set<string>): Set<string> {
 function axesOf(t: TargetSpec, value: unknown, path: string[], seen: string[] = []): Set<string> {
   const axes = new Set<string>();
   for (const name of refsOf(value, new Set())) {
-    if (name in t.sweep) axes.add(name);
+    // Own keys only: `${constructor}` must not find Object.prototype.constructor.
+    if (Object.hasOwn(t.sweep, name)) axes.add(name);
     else if (BUILTINS.includes(name)) continue;
-    else if (name in t.vars) {
+    else if (Object.hasOwn(t.vars, name)) {
       if (seen.includes(name)) throw new PipelineError(`vars refer to each other in a cycle: ${[...seen, name].join(' -> ')}`, t.locate(['vars', name]));
       for (const a of axesOf(t, t.vars[name], ['vars', name], [...seen, name])) axes.add(a);
     } else {
@@ -66,8 +69,8 @@ function axesOf(t: TargetSpec, value: unknown, path: string[], seen: string[] = 
 
 function substitute(t: TargetSpec, value: unknown, coords: Coords): unknown {
   const lookup = (name: string): unknown => {
-    if (name in coords) return coords[name];
-    if (name in t.vars) return substitute(t, t.vars[name], coords);
+    if (Object.hasOwn(coords, name)) return coords[name];
+    if (Object.hasOwn(t.vars, name)) return substitute(t, t.vars[name], coords);
     return { target: t.name, profile: t.profile, title: t.title, description: t.description }[name];
   };
   if (typeof value === 'string') {
@@ -143,19 +146,95 @@ class NodeIndex {
   }
 }
 
-/** Replaces each `file` param by {path, sha256}, so the file's content is part of the node key. */
-function resolveFiles(def: StageDefinition, params: Record<string, unknown>, root: string): { key: string; message: string } | undefined {
+/** Counts what expansion builds, so a sweep too big is refused before its nodes are made. */
+interface Budget {
+  maxNodes: number;
+  nodes: number;
+  edges: number;
+}
+
+/** Charges one stage's nodes and input edges to the budget; throws at the stage when it is spent. */
+function charge(t: TargetSpec, s: StageSpec, ordered: string[], stageAxes: Map<string, string[]>, budget: Budget): void {
+  const count = ordered.reduce((n, a) => n * t.sweep[a].length, 1);
+  // A mapped input is one edge a node; a gathered one every upstream node off the stage's axes.
+  let perNode = 0;
+  for (const edge of Object.values(s.inputs)) {
+    for (const up of edge.from) perNode += edge.gather ? stageAxes.get(up)!.filter((a) => !ordered.includes(a)).reduce((n, a) => n * t.sweep[a].length, 1) : 1;
+  }
+  budget.nodes += count;
+  budget.edges += count * perNode;
+  const axes = ordered.map((a) => `${a}: ${t.sweep[a].length}`).join(' x ');
+  const raise = 'raise the budget with --max-nodes or PIPELINE_MAX_NODES';
+  if (budget.nodes > budget.maxNodes) {
+    throw new PipelineError(`this stage makes ${count.toLocaleString('en')} nodes${axes ? ` (${axes})` : ''}, which brings the target to ${budget.nodes.toLocaleString('en')}, over the budget of ${budget.maxNodes.toLocaleString('en')} nodes; ${raise}`, t.locate(['stages', s.name]));
+  }
+  const maxEdges = EDGES_PER_NODE * budget.maxNodes;
+  if (budget.edges > maxEdges) {
+    throw new PipelineError(`this stage's ${count.toLocaleString('en')} nodes read ${perNode.toLocaleString('en')} inputs each, which brings the target to ${budget.edges.toLocaleString('en')} inputs, over the budget of ${maxEdges.toLocaleString('en')} (${EDGES_PER_NODE} per node of the node budget); ${raise}`, t.locate(['stages', s.name, 'inputs']));
+  }
+}
+
+/** Content checks already done in this process: a file shared by many nodes is parsed once. */
+const checkedFiles = new Map<string, ReturnType<NonNullable<StageDefinition['checkFile']>>>();
+
+/**
+ * Replaces each `file` param by {path, sha256}, so the file's content is part of the node key.
+ * A file must lie inside the project (after resolving links) unless its absolute path was given
+ * on the command line; the stage's checkFile then reads it, so bad data is an error before any run.
+ */
+function resolveFiles(t: TargetSpec, s: StageSpec, def: StageDefinition, params: Record<string, unknown>, root: string, at: string): { key: string; message: string } | undefined {
   for (const [key, spec] of Object.entries(def.params)) {
     if (spec.type !== 'file' || typeof params[key] !== 'string') continue;
     const path = params[key] as string;
+    if (path.includes('\0')) return { key, message: 'a file path may not contain a NUL character' };
     const abs = resolve(root, path);
+    const fromCommandLine = isAbsolute(path) && t.commandLinePaths.includes(path);
+    if (!fromCommandLine && !isInside(root, abs)) {
+      return { key, message: `data files must lie inside the project (${root}); a file elsewhere may be given as an absolute path on the command line (--set stages.${s.name}.params.${key}=/abs/path)` };
+    }
     if (!existsSync(abs) || !statSync(abs).isFile()) return { key, message: `data file not found: ${path} (paths are relative to ${root})` };
-    params[key] = { path: relative(root, abs).split(sep).join('/'), sha256: sha256(readFileSync(abs)) };
+    const size = statSync(abs).size;
+    if (size > MAX_DATA_FILE_BYTES) return { key, message: `data file is ${formatBytes(size)}; at most ${formatBytes(MAX_DATA_FILE_BYTES)} can be read (the longest string Node can hold)` };
+    const content = readFileSync(abs);
+    const shown = fromCommandLine ? realpathSync(abs) : relative(root, abs).split(sep).join('/');
+    const digest = sha256(content);
+    params[key] = { path: shown, sha256: digest };
+    if (!def.checkFile) continue;
+    const memo = `${s.kind}\0${key}\0${digest}\0${canonicalJson(params)}`;
+    let problem = checkedFiles.get(memo);
+    if (!checkedFiles.has(memo)) {
+      problem = def.checkFile(key, content, params);
+      checkedFiles.set(memo, problem);
+    }
+    if (problem) {
+      const config: Location = { ...t.locate(['stages', s.name, 'params', key]), key: `stages.${s.name}.params.${key}` };
+      throw new PipelineError(`${problem.message} (the file of ${formatLocation(config)}${at})`, { file: shown, line: problem.line, column: problem.line ? problem.column : undefined });
+    }
   }
   return undefined;
 }
 
-function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[]): string | undefined {
+/** Where an upstream stage's declared outputs miss what an input of this stage reads. */
+function checkOutputsFit(t: TargetSpec, s: StageSpec, def: StageDefinition, defs: Map<string, StageDefinition>): void {
+  for (const [port, edge] of Object.entries(s.inputs)) {
+    const needs = def.inputs?.[port]?.needs;
+    if (!needs?.length) continue;
+    for (const up of edge.from) {
+      const upKind = t.stages[up].kind;
+      const outputs = defs.get(upKind)?.outputs;
+      if (!outputs) continue;
+      const missing = needs.filter((n) => !outputs.includes(n));
+      if (missing.length) {
+        throw new PipelineError(
+          `input "${port}" of stage "${s.name}" (${s.kind}) reads ${needs.join(', ')}, but stage "${up}" (${upKind}) writes ${outputs.join(', ') || 'nothing'}: missing ${missing.join(', ')}`,
+          t.locate(['stages', s.name, 'inputs', port]),
+        );
+      }
+    }
+  }
+}
+
+function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[], budget: Budget): string | undefined {
   const stageAxes = new Map<string, string[]>();
   const stageNodes = new Map<string, NodeIndex>();
   const sweepOrder = Object.keys(t.sweep);
@@ -165,16 +244,18 @@ function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoo
     for (const a of s.over) if (!(a in t.sweep)) throw new PipelineError(`"${a}" is not a sweep axis (axes: ${sweepOrder.join(', ') || 'none'})`, t.locate(['stages', s.name, 'over']));
     for (const [k, v] of Object.entries(s.params)) for (const a of axesOf(t, v, ['stages', s.name, 'params', k])) axes.add(a);
     checkPorts(t, s, def);
+    checkOutputsFit(t, s, def, defs);
     for (const [, edge] of Object.entries(s.inputs)) if (!edge.gather) for (const up of edge.from) for (const a of stageAxes.get(up)!) axes.add(a);
     const ordered = sweepOrder.filter((a) => axes.has(a));
     stageAxes.set(s.name, ordered);
+    charge(t, s, ordered, stageAxes, budget);
     const nodes: PlanNode[] = [];
     for (const coords of product(ordered, t.sweep)) {
       const given = substitute(t, s.params, coords) as Record<string, unknown>;
+      const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
       const { params, issue: paramIssue } = validateParams(def, given);
-      const issue = paramIssue ?? resolveFiles(def, params, projectRoot);
+      const issue = paramIssue ?? resolveFiles(t, s, def, params, projectRoot, at ? `, ${at.slice(2, -1)}` : '');
       if (issue) {
-        const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
         throw new PipelineError(`${issue.message}${at}`, { ...t.locate(['stages', s.name, 'params', issue.key]), key: `stages.${s.name}.params.${issue.key}` });
       }
       const inputs: PlanNode['inputs'] = {};
@@ -217,14 +298,15 @@ function checkPorts(t: TargetSpec, s: StageSpec, def: StageDefinition): void {
 }
 
 /** Expands a target and everything it includes into one deduplicated node list. */
-export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string): Expansion {
+export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, maxNodes = DEFAULT_MAX_NODES): Expansion {
   const nodes: PlanNode[] = [];
+  const budget: Budget = { maxNodes, nodes: 0, edges: 0 };
   const bySid = new Map<string, PlanNode>();
   const publish: Record<string, string> = {};
   const targets: TargetSpec[] = [];
   const walk = (t: TargetSpec, prefix: string) => {
     for (const child of t.include) walk(child, `${child.name}/`);
-    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes);
+    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes, budget);
     if (pub) publish[t.name] = pub;
     targets.push(t);
   };

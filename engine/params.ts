@@ -58,7 +58,8 @@ export function validateParams(
 ): { params: Record<string, unknown>; issue?: ParamIssue } {
   const params: Record<string, unknown> = {};
   for (const key of Object.keys(given)) {
-    if (!(key in def.params)) {
+    // Own keys only: "constructor" is in every object.
+    if (!Object.hasOwn(def.params, key)) {
       const known = Object.keys(def.params).join(', ');
       return { params, issue: { key, message: `unknown param; this stage takes: ${known}` } };
     }

@@ -34,6 +34,11 @@ export interface ParamSpec {
 
 export interface InputSpec {
   doc: string;
+  /**
+   * Outputs this stage reads from the input (e.g. X.f64, y.f64, data.json). Where the upstream
+   * stage declares its `outputs`, wiring it here is checked at plan time.
+   */
+  needs?: readonly string[];
   /** The input is a list of upstream nodes (a `gather: true` edge). */
   gather?: boolean;
   optional?: boolean;
@@ -77,12 +82,26 @@ export interface ParamProblem {
   message: string;
 }
 
+/** A problem inside a data file; 1-based line and column. The message never quotes the file. */
+export interface FileProblem {
+  message: string;
+  line?: number;
+  column?: number;
+}
+
 export interface StageDefinition<P = Record<string, any>> {
   description: string;
   params: Record<string, ParamSpec>;
   inputs?: Record<string, InputSpec>;
   /** Cross-parameter checks (e.g. N divisible by the class count); run at config time. */
   check?(params: P): ParamProblem | undefined;
+  /**
+   * Reads a `file` param's content at plan time, so that bad data is a located error (exit 2)
+   * before anything runs. `param` names the file param; `params` are the node's other params.
+   */
+  checkFile?(param: string, content: Uint8Array, params: P): FileProblem | undefined;
+  /** Names of the outputs every node writes (X.f64, data.json); inputs' `needs` are checked against them. */
+  outputs?: readonly string[];
   /** Facts outside the code that change the numbers (e.g. the linear-algebra backend). */
   env?(): Record<string, string>;
   /** Pins the code fingerprint: edits to the module no longer invalidate its outputs. */

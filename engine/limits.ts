@@ -1,0 +1,97 @@
+/**
+ * Limits checked before any work starts, so that a mistyped or hostile config fails in
+ * milliseconds with its location instead of running for minutes, exhausting memory or aborting.
+ * Each number says why it is what it is; the checks that use them live where the data is read.
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import { constants } from 'node:buffer';
+import { PipelineError } from './errors.ts';
+
+/**
+ * Default node budget of one command (a target and everything it includes). The full paper is
+ * 3,449 nodes; planning costs ~0.25 ms and ~10 KB a node here, so 50,000 nodes (14x the paper)
+ * plan in ~15 s and ~500 MB: beyond that a sweep is far more likely a typo (`repeat: 1e6`)
+ * than an experiment. Raise it with --max-nodes or PIPELINE_MAX_NODES.
+ */
+export const DEFAULT_MAX_NODES = 50_000;
+
+/** Inputs handed to nodes (a gathered input of k upstream nodes counts k) per node allowed. */
+export const EDGES_PER_NODE = 20;
+
+/**
+ * Largest config file read. The shipped configs are under 5 KB; js-yaml parses 1 MiB in ~50 ms.
+ * A bigger file is generated data, not a config (a sweep of 10^6 literal values is ~7 MB).
+ */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Values one parsed config document may hold once YAML aliases are expanded. js-yaml keeps an
+ * alias as a shared reference, so a 1 KB "billion laughs" document loads instantly but is 10^9
+ * values to anything that walks it (merging, substitution, hashing, `show`). Counting the walk
+ * with a budget bounds every later walk; 100,000 values is ~100x the largest shipped config.
+ */
+export const MAX_CONFIG_VALUES = 100_000;
+
+/**
+ * Largest data file (dataset-file) read: V8's longest string (~512 MiB), since the file is
+ * decoded as text. Checked with a stat before reading.
+ */
+export const MAX_DATA_FILE_BYTES = constants.MAX_STRING_LENGTH;
+
+/**
+ * Most nodes run at once on this machine. Each local job is a worker thread with its own heap
+ * and its stage's working set (tens to hundreds of MB); nodes are CPU-bound, so jobs beyond the
+ * cores only add memory and contention. 4x the cores leaves room for nodes that wait on I/O
+ * (`--jobs 1000` started 1000 workers and took 2.4 GB before doing any work).
+ */
+export function maxJobs(): number {
+  return 4 * availableParallelism();
+}
+
+/** Physical memory of this machine, the hard ceiling on any array a stage can allocate. */
+export function memoryBytes(): number {
+  return totalmem();
+}
+
+/** Largest n for which one n x n float64 matrix fits in this machine's memory (56,755 at 24 GiB). */
+export function maxSquareSide(): number {
+  return Math.floor(Math.sqrt(memoryBytes() / 8));
+}
+
+/** Largest number of float64 values that fit in this machine's memory. */
+export function maxFloat64Values(): number {
+  return Math.floor(memoryBytes() / 8);
+}
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${n < 10 ? n.toFixed(1) : n.toPrecision(4).replace(/\.0+$|(\.\d*?)0+$/, '$1')} ${units[u]}`;
+}
+
+/** The node budget: --max-nodes, else $PIPELINE_MAX_NODES, else the default. */
+export function resolveMaxNodes(option: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  if (option !== undefined) return option;
+  const raw = env.PIPELINE_MAX_NODES;
+  if (raw === undefined || raw === '') return DEFAULT_MAX_NODES;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new PipelineError(`PIPELINE_MAX_NODES expects a whole number >= 1, got "${raw.slice(0, 40)}"`);
+  return n;
+}
+
+/**
+ * Parses a whole-number command-line option, naming the option in the error (`gc --keep-last 0`
+ * used to answer "--jobs expects ...").
+ */
+export function wholeNumberOption(option: string, min: number, max = Number.MAX_SAFE_INTEGER, why = ''): (value: string) => number {
+  return (value: string) => {
+    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new PipelineError(`expects a whole number >= ${min}, got "${value.slice(0, 40)}"`, { key: option });
+    if (n > max) throw new PipelineError(`expects at most ${max}${why ? ` (${why})` : ''}, got ${n}`, { key: option });
+    return n;
+  };
+}
