@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
-import { describeValue, formatLocation, PipelineError, type Location } from './errors.ts';
+import { describeValue, formatLocation, PipelineError } from './errors.ts';
 import { canonicalJson, sha256 } from './hash.ts';
 import { DEFAULT_MAX_NODES, EDGES_PER_NODE, formatBytes, MAX_DATA_FILE_BYTES } from './limits.ts';
 import { isMapping } from './merge.ts';
@@ -206,9 +206,11 @@ function resolveFiles(t: TargetSpec, s: StageSpec, def: StageDefinition, params:
       problem = def.checkFile(key, content, params);
       checkedFiles.set(memo, problem);
     }
+    if (problem?.param) return { key: problem.param, message: problem.message };
     if (problem) {
-      const config: Location = { ...t.locate(['stages', s.name, 'params', key]), key: `stages.${s.name}.params.${key}` };
-      throw new PipelineError(`${problem.message} (the file of ${formatLocation(config)}${at})`, { file: shown, line: problem.line, column: problem.line ? problem.column : undefined });
+      const config = t.locate(['stages', s.name, 'params', key]);
+      const where = formatLocation({ file: config.file, line: config.line });
+      throw new PipelineError(`${problem.message} (read for stages.${s.name}.params.${key}${where ? ` at ${where}` : ''}${at})`, { file: shown, line: problem.line, column: problem.line ? problem.column : undefined });
     }
   }
   return undefined;

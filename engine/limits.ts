@@ -95,3 +95,8 @@ export function wholeNumberOption(option: string, min: number, max = Number.MAX_
     return n;
   };
 }
+
+/** Why a square-matrix side is bounded, for ParamSpec.maxReason. */
+export function squareMatrixReason(what: string): string {
+  return `${what} of float64 must fit in this machine's ${formatBytes(memoryBytes())} of memory: ${maxSquareSide().toLocaleString('en')}^2 x 8 bytes is the most`;
+}

@@ -32,7 +32,7 @@ function checkScalar(spec: ParamSpec, type: string, v: unknown): string | undefi
   if (typeof v === 'number') {
     if (spec.min !== undefined && v < spec.min) return `expected a value >= ${spec.min}, got ${v}`;
     if (spec.greaterThan !== undefined && v <= spec.greaterThan) return `expected a value > ${spec.greaterThan}, got ${v}`;
-    if (spec.max !== undefined && v > spec.max) return `expected a value <= ${spec.max}, got ${v}`;
+    if (spec.max !== undefined && v > spec.max) return `expected a value <= ${spec.max}${spec.maxReason ? ` (${spec.maxReason})` : ''}, got ${v}`;
   }
   return undefined;
 }

@@ -28,6 +28,8 @@ export interface ParamSpec {
   /** Exclusive lower bound. */
   greaterThan?: number;
   max?: number;
+  /** Why `max` is what it is (e.g. what would not fit in memory); said when a value exceeds it. */
+  maxReason?: string;
   /** Param may be absent and has no default (the stage handles undefined). */
   optional?: boolean;
 }
@@ -85,6 +87,8 @@ export interface ParamProblem {
 /** A problem inside a data file; 1-based line and column. The message never quotes the file. */
 export interface FileProblem {
   message: string;
+  /** Set when the problem is another param's (e.g. `targets` does not fit the file's classes). */
+  param?: string;
   line?: number;
   column?: number;
 }
