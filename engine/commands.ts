@@ -251,7 +251,7 @@ export async function verifyCommand(opts: SessionOptions & { target?: string; sa
   let keys: string[];
   if (opts.target) {
     const bad = targetNameProblem(opts.target);
-    if (bad) throw new PipelineError(bad);
+    if (bad) throw new PipelineError(bad, { key: '[target]' });
     const last = s.cache.readLastRun(opts.target);
     if (!last.size) throw new PipelineError(`target "${opts.target}" has not been run with this cache (${s.cache.dir})`);
     keys = [...new Set([...last.values()].map((v) => v.key))];

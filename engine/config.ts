@@ -108,7 +108,7 @@ function loadLayered(root: string, file: string, confine: string[], seen: string
   if (typeof parent !== 'string') throw new PipelineError(`expected a file name, got ${describeValue(parent)}`, { file: source.file, line: locateKey(source.text, ['extends']), key: 'extends' });
   const parentFile = resolve(dirname(abs), parent.endsWith('.yml') || parent.endsWith('.yaml') ? parent : `${parent}.yml`);
   if (!isInsideAny(confine, parentFile)) {
-    throw new PipelineError(`extends must name a config inside the project (${confine.map((f) => rel(root, f) || '.').join(' or ')}), got a file outside it`, { file: source.file, line: locateKey(source.text, ['extends']), key: 'extends' });
+    throw new PipelineError('extends must name a config inside the project (or beside the target file named on the command line), got a file outside it', { file: source.file, line: locateKey(source.text, ['extends']), key: 'extends' });
   }
   const base = loadLayered(root, parentFile, confine, [...seen, abs]);
   const own = { ...doc };
@@ -145,7 +145,7 @@ export function resolveTargetFile(root: string, name: string): string {
     return p;
   }
   const bad = targetNameProblem(name);
-  if (bad) throw new PipelineError(bad);
+  if (bad) throw new PipelineError(bad, { key: '<target>' });
   const direct = join(root, 'configs', `${name}.yml`);
   if (existsSync(direct)) return direct;
   for (const t of listTargets(root)) if (t.aliases.includes(name)) return t.file;

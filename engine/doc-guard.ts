@@ -29,7 +29,7 @@ export function checkDocument(doc: unknown, budget = MAX_CONFIG_VALUES): DocProb
     if (--left < 0) {
       return {
         path: [...path],
-        message: `the document holds more than ${budget.toLocaleString('en')} values once YAML aliases (*name) are expanded; a config is limited to that (is an alias repeated inside itself?)`,
+        message: `the document holds more than ${budget.toLocaleString('en')} values (each use of a YAML alias *name counts its whole value), the most a config may hold; long lists belong in a data file, and aliases of aliases multiply`,
       };
     }
     if (Array.isArray(v)) {

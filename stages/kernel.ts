@@ -31,6 +31,8 @@ export default defineStage<Params>({
   },
   env: () => backend().env,
   inputs: { data: { doc: 'a dataset node (gaussian, dataset-file)', needs: ['X.f64', 'y.f64', 'data.json'] } },
+  // K.f64 too with save_matrix: only what every node writes is declared.
+  outputs: ['stats.json'],
   run({ params: p, inputs }) {
     const data = readDataset(single(inputs.data, 'data'));
     const { K, compatScalar } = limitingKernel(data.X, {
