@@ -63,7 +63,20 @@ ${extra}`;
 const CONFIG_LOC = /configs\/t\.yml:\d+/;
 const DATA = (f) => new RegExp(`data/${f.replace('.', '\\.')}:\\d+`);
 
+/**
+ * @typedef {object} BadInputCase
+ * @property {string} name
+ * @property {Record<string, string>} files project files (`../x` lands beside the project)
+ * @property {string[]} args CLI arguments
+ * @property {RegExp} where the location the one-line message must name
+ * @property {RegExp} [says] something else it must say
+ * @property {string} [secret] file contents it must not echo
+ * @property {Record<string, string>} [links] symbolic links to make: path -> target
+ * @property {Record<string, string>} [env] environment variables
+ */
+
 const B = bomb();
+/** @type {BadInputCase[]} */
 const cases = [];
 const add = (name, files, args, where, extra = {}) => cases.push({ name, files: { ...STAGES, ...files }, args, where, ...extra });
 
