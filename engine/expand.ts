@@ -9,7 +9,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
 import { describeValue, formatLocation, PipelineError } from './errors.ts';
 import { canonicalJson, sha256 } from './hash.ts';
-import { DEFAULT_MAX_NODES, EDGES_PER_NODE, formatBytes, MAX_DATA_FILE_BYTES } from './limits.ts';
+import { DEFAULT_MAX_NODES, EDGES_PER_NODE, formatBytes, MAX_CONFIG_VALUES, MAX_DATA_FILE_BYTES, PARAM_VALUES_PER_NODE } from './limits.ts';
 import { isMapping } from './merge.ts';
 import { validateParams } from './params.ts';
 import { isInside } from './project-paths.ts';
@@ -49,8 +49,13 @@ function refsOf(value: unknown, out: Set<string>): Set<string> {
   return out;
 }
 
+/** Axes of each var, per target: a var reached along many paths is followed once. */
+const varAxes = new WeakMap<TargetSpec, Map<string, Set<string>>>();
+
 /** Sweep axes a value depends on, following references through vars. */
 function axesOf(t: TargetSpec, value: unknown, path: string[], seen: string[] = []): Set<string> {
+  let memo = varAxes.get(t);
+  if (!memo) varAxes.set(t, (memo = new Map()));
   const axes = new Set<string>();
   for (const name of refsOf(value, new Set())) {
     // Own keys only: `${constructor}` must not find Object.prototype.constructor.
@@ -58,7 +63,10 @@ function axesOf(t: TargetSpec, value: unknown, path: string[], seen: string[] = 
     else if (BUILTINS.includes(name)) continue;
     else if (Object.hasOwn(t.vars, name)) {
       if (seen.includes(name)) throw new PipelineError(`vars refer to each other in a cycle: ${[...seen, name].join(' -> ')}`, t.locate(['vars', name]));
-      for (const a of axesOf(t, t.vars[name], ['vars', name], [...seen, name])) axes.add(a);
+      // Without the memo, vars that each name ten vars of the level below cost 10^depth visits.
+      let own = memo.get(name);
+      if (!own) memo.set(name, (own = axesOf(t, t.vars[name], ['vars', name], [...seen, name])));
+      for (const a of own) axes.add(a);
     } else {
       const known = [...Object.keys(t.sweep), ...Object.keys(t.vars)].join(', ');
       throw new PipelineError(`unknown variable \${${name}} (known: ${known || 'none'})`, t.locate(path));
@@ -67,22 +75,52 @@ function axesOf(t: TargetSpec, value: unknown, path: string[], seen: string[] = 
   return axes;
 }
 
-function substitute(t: TargetSpec, value: unknown, coords: Coords): unknown {
+/**
+ * What one node's params may grow to by substitution. `${name}` copies a var's whole value, and
+ * vars may name vars: ten references a level over nine levels is 10^9 values (or characters),
+ * the same bomb as YAML aliases in another syntax. Counted as it is built, so it stops early.
+ */
+interface SubstitutionBudget {
+  values: number;
+}
+
+class SubstitutionTooLarge extends Error {}
+
+function spend(budget: SubstitutionBudget, n: number): void {
+  budget.values -= n;
+  if (budget.values < 0) throw new SubstitutionTooLarge();
+}
+
+/** Values in a (bounded) sweep coordinate value, for the budget. */
+function sizeOf(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + sizeOf(x), 1);
+  if (isMapping(v)) return Object.values(v).reduce((n: number, x) => n + sizeOf(x), 1);
+  return 1;
+}
+
+function substitute(t: TargetSpec, value: unknown, coords: Coords, budget: SubstitutionBudget): unknown {
+  spend(budget, 1);
   const lookup = (name: string): unknown => {
-    if (Object.hasOwn(coords, name)) return coords[name];
-    if (Object.hasOwn(t.vars, name)) return substitute(t, t.vars[name], coords);
+    if (Object.hasOwn(coords, name)) {
+      spend(budget, sizeOf(coords[name]));
+      return structuredClone(coords[name]);
+    }
+    if (Object.hasOwn(t.vars, name)) return substitute(t, t.vars[name], coords, budget);
     return { target: t.name, profile: t.profile, title: t.title, description: t.description }[name];
   };
   if (typeof value === 'string') {
     const whole = WHOLE_REF.exec(value);
-    if (whole) return structuredClone(lookup(whole[1]));
+    if (whole) return lookup(whole[1]);
     return value.replace(ANY_REF, (_, name: string) => {
       const v = lookup(name);
-      return typeof v === 'string' ? v : JSON.stringify(v);
+      const text = typeof v === 'string' ? v : JSON.stringify(v);
+      // A character costs like a value: 64 of them one unit (a 1 KB description costs 16).
+      spend(budget, Math.ceil(text.length / 64));
+      return text;
     });
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(t, v, coords));
-  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(t, v, coords)]));
+  if (Array.isArray(value)) return value.map((v) => substitute(t, v, coords, budget));
+  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(t, v, coords, budget)]));
   return value;
 }
 
@@ -151,6 +189,9 @@ interface Budget {
   maxNodes: number;
   nodes: number;
   edges: number;
+  /** Values in all nodes' params after substitution, and their bound. */
+  paramValues: number;
+  maxParamValues: number;
 }
 
 /** Charges one stage's nodes and input edges to the budget; throws at the stage when it is spent. */
@@ -172,6 +213,37 @@ function charge(t: TargetSpec, s: StageSpec, ordered: string[], stageAxes: Map<s
   if (budget.edges > maxEdges) {
     throw new PipelineError(`this stage's ${count.toLocaleString('en')} nodes read ${perNode.toLocaleString('en')} inputs each, which brings the target to ${budget.edges.toLocaleString('en')} inputs, over the budget of ${maxEdges.toLocaleString('en')} (${EDGES_PER_NODE} per node of the node budget); ${raise}`, t.locate(['stages', s.name, 'inputs']));
   }
+}
+
+/**
+ * A node's params with references replaced, within the per-node budget (the size a config may
+ * have) and the command's budget (what all its nodes may hold together).
+ */
+function substituteParams(t: TargetSpec, s: StageSpec, coords: Coords, budget: Budget, nodesOfStage: number): Record<string, unknown> {
+  const perNode = Math.min(MAX_CONFIG_VALUES, budget.maxParamValues - budget.paramValues);
+  const local: SubstitutionBudget = { values: perNode };
+  const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
+  const together = () =>
+    new PipelineError(
+      `the params of this target's nodes together exceed ${budget.maxParamValues.toLocaleString('en')} values (${PARAM_VALUES_PER_NODE} per node of the node budget; raise it with --max-nodes)${at}`,
+      t.locate(['stages', s.name, 'params']),
+    );
+  let given: Record<string, unknown>;
+  try {
+    given = substitute(t, s.params, coords, local) as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof SubstitutionTooLarge)) throw e;
+    if (perNode < MAX_CONFIG_VALUES) throw together();
+    throw new PipelineError(
+      `these params expand to more than ${MAX_CONFIG_VALUES.toLocaleString('en')} values (or 64x as many characters) once \${...} references are replaced; vars that name vars multiply${at}`,
+      t.locate(['stages', s.name, 'params']),
+    );
+  }
+  const used = perNode - local.values;
+  // The stage's nodes mostly hold params of one size: refuse at its first node, not its 10,000th.
+  if (nodesOfStage > 0 && budget.paramValues + used * nodesOfStage > budget.maxParamValues) throw together();
+  budget.paramValues += used;
+  return given;
 }
 
 /** Content checks already done in this process: a file shared by many nodes is parsed once. */
@@ -252,8 +324,10 @@ function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoo
     stageAxes.set(s.name, ordered);
     charge(t, s, ordered, stageAxes, budget);
     const nodes: PlanNode[] = [];
-    for (const coords of product(ordered, t.sweep)) {
-      const given = substitute(t, s.params, coords) as Record<string, unknown>;
+    const allCoords = product(ordered, t.sweep);
+    for (const coords of allCoords) {
+      // The first node of a stage stands for all of them in the estimate (0: already checked).
+      const given = substituteParams(t, s, coords, budget, coords === allCoords[0] ? allCoords.length : 0);
       const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
       const { params, issue: paramIssue } = validateParams(def, given);
       const issue = paramIssue ?? resolveFiles(t, s, def, params, projectRoot, at ? `, ${at.slice(2, -1)}` : '');
@@ -302,7 +376,7 @@ function checkPorts(t: TargetSpec, s: StageSpec, def: StageDefinition): void {
 /** Expands a target and everything it includes into one deduplicated node list. */
 export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, maxNodes = DEFAULT_MAX_NODES): Expansion {
   const nodes: PlanNode[] = [];
-  const budget: Budget = { maxNodes, nodes: 0, edges: 0 };
+  const budget: Budget = { maxNodes, nodes: 0, edges: 0, paramValues: 0, maxParamValues: PARAM_VALUES_PER_NODE * maxNodes };
   const bySid = new Map<string, PlanNode>();
   const publish: Record<string, string> = {};
   const targets: TargetSpec[] = [];

@@ -8,12 +8,20 @@ import { constants } from 'node:buffer';
 import { PipelineError } from './errors.ts';
 
 /**
- * Default node budget of one command (a target and everything it includes). The full paper is
- * 3,449 nodes; planning costs ~0.25 ms and ~10 KB a node here, so 50,000 nodes (14x the paper)
- * plan in ~15 s and ~500 MB: beyond that a sweep is far more likely a typo (`repeat: 1e6`)
- * than an experiment. Raise it with --max-nodes or PIPELINE_MAX_NODES.
+ * Default node budget of one command (a target and everything it includes), counted per stage
+ * from the sweep sizes before any node is built, and before nodes that targets share are merged:
+ * the full paper counts ~6,400 for its 3,449 nodes. Planning costs ~0.25 ms and ~10 KB a node
+ * here, so 50,000 (8x the paper) plans in ~15 s and ~500 MB: beyond that a sweep is far more
+ * likely a typo (`repeat: 1e6`) than an experiment. Raise it with --max-nodes or PIPELINE_MAX_NODES.
  */
 export const DEFAULT_MAX_NODES = 50_000;
+
+/**
+ * Param values (after `${...}` substitution) per node of the node budget, summed over a command's
+ * nodes. The full paper's 3,449 nodes hold ~50,000 together (35 at most in one); 20 per node
+ * allows 1,000,000 at the default budget, which substitute, check and hash in under a second.
+ */
+export const PARAM_VALUES_PER_NODE = 20;
 
 /** Inputs handed to nodes (a gathered input of k upstream nodes counts k) per node allowed. */
 export const EDGES_PER_NODE = 20;

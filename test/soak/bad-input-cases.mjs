@@ -6,7 +6,7 @@
 const STAGES = {
   'stages/source.ts': `export default {
   description: 'emits n',
-  params: { n: { type: 'integer', doc: 'a number' }, seed: { type: 'integer', default: 0, doc: 'seed' } },
+  params: { n: { type: 'integer', doc: 'a number' }, seed: { type: 'integer', default: 0, doc: 'seed' }, x: { type: 'any', optional: true, doc: 'anything' } },
   outputs: ['value.json'],
   run({ params }) { return { 'value.json': { v: params.n } }; },
 };
@@ -90,6 +90,22 @@ add('alias bomb in an extends parent', { 'configs/_base.yml': B.vars, 'configs/t
 add('alias bomb in a --set value', { 'configs/t.yml': TOY }, ['run', 't', '--set', `factor=[&a [1,1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e], &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]]`], /--set/);
 add('config of 7 MB (a sweep of 10^6 literal values)', { 'configs/t.yml': `sweep:\n  n: [${Array.from({ length: 1e6 }, (_, i) => i).join(', ')}]\n${TOY.slice(TOY.indexOf('stages:'))}` }, ['run', 't'], CONFIG_LOC);
 add('sweep axis of 100,000 values (590 KB)', { 'configs/t.yml': `sweep:\n  n: [${Array.from({ length: 1e5 }, (_, i) => i).join(',')}]\n${TOY.slice(TOY.indexOf('stages:'))}` }, ['run', 't'], CONFIG_LOC);
+
+// --- the same bombs written with \${...}: vars that name vars ---
+const varBomb = (value, ref) => {
+  const lines = ['vars:', `  v0: ${value}`];
+  for (let l = 1; l < 9; l++) lines.push(`  v${l}: ${ref(l - 1)}`);
+  return `${lines.join('\n')}\nstages:\n  s:\n    stage: source\n    params: { n: 1, seed: "\${v8}" }\n`;
+};
+add('${} bomb: lists of vars', { 'configs/t.yml': varBomb('[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]', (p) => `[${Array(10).fill(`"\${v${p}}"`).join(', ')}]`) }, ['run', 't'], CONFIG_LOC);
+add('${} bomb: strings of vars', { 'configs/t.yml': varBomb('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', (p) => `"${`\${v${p}}`.repeat(10)}"`) }, ['run', 't'], CONFIG_LOC);
+add('${} diamond: 10 vars a level naming all 10 below', {
+  'configs/t.yml': `vars:\n${Array.from({ length: 100 }, (_, i) => {
+    const [l, j] = [Math.floor(i / 10), i % 10];
+    return `  a${l}_${j}: "${l ? Array.from({ length: 10 }, (_, k) => `\${a${l - 1}_${k}}`).join('') : 'x'}"`;
+  }).join('\n')}\nstages:\n  s:\n    stage: source\n    params: { n: 1, seed: "\${a9_0}" }\n`,
+}, ['run', 't'], CONFIG_LOC);
+add('params of 5,000 values on 1,000 nodes', { 'configs/t.yml': `vars:\n  big: [${Array(5000).fill(1)}]\nsweep:\n  repeat: 1000\nstages:\n  s:\n    stage: source\n    params: { n: 1, seed: "\${repeat}", x: "\${big}" }\n` }, ['run', 't'], CONFIG_LOC, { says: /together/ });
 
 // --- node and input budgets ---
 add('sweep axis of 60,000 values', { 'configs/t.yml': `sweep:\n  n: [${Array.from({ length: 6e4 }, (_, i) => i % 10).join(',')}]\n${TOY.slice(TOY.indexOf('stages:'))}` }, ['run', 't'], CONFIG_LOC, { says: /budget/ });
