@@ -16,7 +16,7 @@ import {
   type TargetOptions,
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
-import { maxJobs, wholeNumberOption } from './engine/limits.ts';
+import { maxJobs, maxNodeBudget, NODE_BUDGET_REASON, wholeNumberOption } from './engine/limits.ts';
 
 interface Context {
   packageRoot: string;
@@ -53,7 +53,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       .option('-p, --profile <name>', 'profile of the target config (quick, full)')
       .option('-s, --set <key=value>', 'override a variable or dotted config path (repeatable)', collect, [])
       .option('-j, --jobs <n>', `nodes run at once (default: number of cores; at most ${maxJobs()})`, jobsOption)
-      .option('--max-nodes <n>', 'refuse a target that expands to more nodes (default: $PIPELINE_MAX_NODES or 50000)', wholeNumberOption('--max-nodes', 1))
+      .option('--max-nodes <n>', 'refuse a target that expands to more nodes (default: $PIPELINE_MAX_NODES or 50000)', wholeNumberOption('--max-nodes', 1, maxNodeBudget(), NODE_BUDGET_REASON))
       .option('--cache-dir <dir>', 'cache folder (default: $PIPELINE_CACHE_DIR or ./cache)');
   const base = (o: Record<string, unknown>): TargetOptions => ({
     packageRoot: ctx.packageRoot,

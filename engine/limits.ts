@@ -82,6 +82,16 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} bytes` : `${n < 10 ? n.toFixed(1) : n.toPrecision(4).replace(/\.0+$|(\.\d*?)0+$/, '$1')} ${units[u]}`;
 }
 
+/**
+ * The most the node budget may be raised to: planning holds ~10 KB a node (its params, inputs,
+ * key parts), so a budget beyond memory / 16 KiB (~1.5 million here) cannot be planned anyway.
+ */
+export function maxNodeBudget(): number {
+  return Math.floor(memoryBytes() / (16 << 10));
+}
+
+export const NODE_BUDGET_REASON = 'planning holds ~10 KB a node in memory';
+
 /** The node budget: --max-nodes, else $PIPELINE_MAX_NODES, else the default. */
 export function resolveMaxNodes(option: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
   if (option !== undefined) return option;
@@ -89,6 +99,7 @@ export function resolveMaxNodes(option: number | undefined, env: NodeJS.ProcessE
   if (raw === undefined || raw === '') return DEFAULT_MAX_NODES;
   const n = Number(raw);
   if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < 1) throw new PipelineError(`expects a whole number >= 1, got "${raw.slice(0, 40)}"`, { key: 'PIPELINE_MAX_NODES' });
+  if (n > maxNodeBudget()) throw new PipelineError(`expects at most ${maxNodeBudget()} (${NODE_BUDGET_REASON}), got ${n}`, { key: 'PIPELINE_MAX_NODES' });
   return n;
 }
 

@@ -121,6 +121,8 @@ add('gathers of 2,000,000 inputs', { 'configs/t.yml': `sweep:\n  a: [${Array.fro
 add('--max-nodes 5 on 9 nodes', { 'configs/t.yml': TOY }, ['run', 't', '--max-nodes', '5'], CONFIG_LOC);
 add('--max-nodes 0', { 'configs/t.yml': TOY }, ['run', 't', '--max-nodes', '0'], /--max-nodes/);
 add('--max-nodes lots', { 'configs/t.yml': TOY }, ['plan', 't', '--max-nodes', 'lots'], /--max-nodes/);
+add('--max-nodes 10^12', { 'configs/t.yml': TOY }, ['plan', 't', '--max-nodes', '1000000000000'], /--max-nodes/);
+add('PIPELINE_MAX_NODES=10^12', { 'configs/t.yml': TOY }, ['plan', 't'], /PIPELINE_MAX_NODES/, { env: { PIPELINE_MAX_NODES: '1000000000000' } });
 add('PIPELINE_MAX_NODES=abc', { 'configs/t.yml': TOY }, ['run', 't'], /PIPELINE_MAX_NODES/, { env: { PIPELINE_MAX_NODES: 'abc' } });
 add('PIPELINE_MAX_NODES=4', { 'configs/t.yml': TOY }, ['run', 't'], CONFIG_LOC, { env: { PIPELINE_MAX_NODES: '4' } });
 
