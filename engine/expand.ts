@@ -264,7 +264,8 @@ function resolveFiles(t: TargetSpec, s: StageSpec, def: StageDefinition, params:
     if (!fromCommandLine && !isInside(root, abs)) {
       return { key, message: `data files must lie inside the project (${root}); a file elsewhere may be given as an absolute path on the command line (--set stages.${s.name}.params.${key}=/abs/path)` };
     }
-    if (!existsSync(abs) || !statSync(abs).isFile()) return { key, message: `data file not found: ${path} (paths are relative to ${root})` };
+    if (!existsSync(abs)) return { key, message: `data file not found: ${path} (paths are relative to ${root})` };
+    if (!statSync(abs).isFile()) return { key, message: `not a regular file: ${path} (a data file must be a file, not a folder, device or pipe)` };
     const size = statSync(abs).size;
     if (size > MAX_DATA_FILE_BYTES) return { key, message: `data file is ${formatBytes(size)}; at most ${formatBytes(MAX_DATA_FILE_BYTES)} can be read (the longest string Node can hold)` };
     const content = readFileSync(abs);

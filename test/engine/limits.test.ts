@@ -1,5 +1,9 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { listTargets } from '../../engine/config.ts';
 import { checkDocument } from '../../engine/doc-guard.ts';
 import { PipelineError, formatError } from '../../engine/errors.ts';
 import { DEFAULT_MAX_NODES, formatBytes, maxJobs, maxSquareSide, memoryBytes, resolveMaxNodes, wholeNumberOption } from '../../engine/limits.ts';
@@ -56,6 +60,18 @@ test('documents: an alias bomb costs the budget, not its size; prototype keys ar
 test('target names: one plain path segment', () => {
   for (const ok of ['fig3', 'ntk-vs-nngp', 'a.b', '_x', '3']) assert.is(targetNameProblem(ok), undefined, ok);
   for (const bad of ['.', '..', '../x', 'a/b', '-x', '.hidden', '', 'a\0b', 'x'.repeat(101)]) assert.ok(targetNameProblem(bad), bad);
+});
+
+test('ls lists a project whose config holds an alias bomb, at once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pipeline-ls-'));
+  mkdirSync(join(dir, 'configs'));
+  const levels = ['  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]'];
+  for (let l = 1; l < 9; l++) levels.push(`  l${l}: &l${l} [${Array(10).fill(l === 1 ? '*a' : `*l${l - 1}`).join(', ')}]`);
+  writeFileSync(join(dir, 'configs', 'bomb.yml'), `title: t\naliases: *l8\nvars:\n${levels.join('\n')}\n`.replace('aliases: *l8\nvars:', 'vars:') + 'aliases: *l8\n');
+  const t0 = performance.now();
+  const listed = listTargets(dir);
+  assert.ok(performance.now() - t0 < 500);
+  assert.equal(listed.map((t) => [t.name, t.aliases.length]), [['bomb', 0]]);
 });
 
 test.run();
