@@ -4,15 +4,14 @@
  * A mapped input picks the one upstream node with the same coordinates; a gathered input takes
  * every upstream node that agrees on the shared axes. Nodes come out in topological order.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
-import { describeValue, formatLocation, PipelineError } from './errors.ts';
+import { resolveFiles } from './data-files.ts';
+import { describeValue, PipelineError } from './errors.ts';
+import { charge, newBudget, type Budget } from './expand-budget.ts';
 import { canonicalJson, sha256 } from './hash.ts';
-import { DEFAULT_MAX_NODES, EDGES_PER_NODE, formatBytes, MAX_CONFIG_VALUES, MAX_DATA_FILE_BYTES, PARAM_VALUES_PER_NODE } from './limits.ts';
+import { DEFAULT_MAX_NODES, MAX_CONFIG_VALUES, PARAM_VALUES_PER_NODE } from './limits.ts';
 import { isMapping } from './merge.ts';
 import { validateParams } from './params.ts';
-import { isInside } from './project-paths.ts';
 import type { StageDefinition } from './stage-api.ts';
 
 export type Coords = Record<string, unknown>;
@@ -184,37 +183,6 @@ class NodeIndex {
   }
 }
 
-/** Counts what expansion builds, so a sweep too big is refused before its nodes are made. */
-interface Budget {
-  maxNodes: number;
-  nodes: number;
-  edges: number;
-  /** Values in all nodes' params after substitution, and their bound. */
-  paramValues: number;
-  maxParamValues: number;
-}
-
-/** Charges one stage's nodes and input edges to the budget; throws at the stage when it is spent. */
-function charge(t: TargetSpec, s: StageSpec, ordered: string[], stageAxes: Map<string, string[]>, budget: Budget): void {
-  const count = ordered.reduce((n, a) => n * t.sweep[a].length, 1);
-  // A mapped input is one edge a node; a gathered one every upstream node off the stage's axes.
-  let perNode = 0;
-  for (const edge of Object.values(s.inputs)) {
-    for (const up of edge.from) perNode += edge.gather ? stageAxes.get(up)!.filter((a) => !ordered.includes(a)).reduce((n, a) => n * t.sweep[a].length, 1) : 1;
-  }
-  budget.nodes += count;
-  budget.edges += count * perNode;
-  const axes = ordered.map((a) => `${a}: ${t.sweep[a].length}`).join(' x ');
-  const raise = 'raise the budget with --max-nodes or PIPELINE_MAX_NODES';
-  if (budget.nodes > budget.maxNodes) {
-    throw new PipelineError(`this stage makes ${count.toLocaleString('en')} nodes${axes ? ` (${axes})` : ''}, which brings the target to ${budget.nodes.toLocaleString('en')}, over the budget of ${budget.maxNodes.toLocaleString('en')} nodes; ${raise}`, t.locate(['stages', s.name]));
-  }
-  const maxEdges = EDGES_PER_NODE * budget.maxNodes;
-  if (budget.edges > maxEdges) {
-    throw new PipelineError(`this stage's ${count.toLocaleString('en')} nodes read ${perNode.toLocaleString('en')} inputs each, which brings the target to ${budget.edges.toLocaleString('en')} inputs, over the budget of ${maxEdges.toLocaleString('en')} (${EDGES_PER_NODE} per node of the node budget); ${raise}`, t.locate(['stages', s.name, 'inputs']));
-  }
-}
-
 /**
  * A node's params with references replaced, within the per-node budget (the size a config may
  * have) and the command's budget (what all its nodes may hold together).
@@ -244,49 +212,6 @@ function substituteParams(t: TargetSpec, s: StageSpec, coords: Coords, budget: B
   if (nodesOfStage > 0 && budget.paramValues + used * nodesOfStage > budget.maxParamValues) throw together();
   budget.paramValues += used;
   return given;
-}
-
-/** Content checks already done in this process: a file shared by many nodes is parsed once. */
-const checkedFiles = new Map<string, ReturnType<NonNullable<StageDefinition['checkFile']>>>();
-
-/**
- * Replaces each `file` param by {path, sha256}, so the file's content is part of the node key.
- * A file must lie inside the project (after resolving links) unless its absolute path was given
- * on the command line; the stage's checkFile then reads it, so bad data is an error before any run.
- */
-function resolveFiles(t: TargetSpec, s: StageSpec, def: StageDefinition, params: Record<string, unknown>, root: string, at: string): { key: string; message: string } | undefined {
-  for (const [key, spec] of Object.entries(def.params)) {
-    if (spec.type !== 'file' || typeof params[key] !== 'string') continue;
-    const path = params[key] as string;
-    if (path.includes('\0')) return { key, message: 'a file path may not contain a NUL character' };
-    const abs = resolve(root, path);
-    const fromCommandLine = isAbsolute(path) && t.commandLinePaths.includes(path);
-    if (!fromCommandLine && !isInside(root, abs)) {
-      return { key, message: `data files must lie inside the project (${root}); a file elsewhere may be given as an absolute path on the command line (--set stages.${s.name}.params.${key}=/abs/path)` };
-    }
-    if (!existsSync(abs)) return { key, message: `data file not found: ${path} (paths are relative to ${root})` };
-    if (!statSync(abs).isFile()) return { key, message: `not a regular file: ${path} (a data file must be a file, not a folder, device or pipe)` };
-    const size = statSync(abs).size;
-    if (size > MAX_DATA_FILE_BYTES) return { key, message: `data file is ${formatBytes(size)}; at most ${formatBytes(MAX_DATA_FILE_BYTES)} can be read (the longest string Node can hold)` };
-    const content = readFileSync(abs);
-    const shown = fromCommandLine ? realpathSync(abs) : relative(root, abs).split(sep).join('/');
-    const digest = sha256(content);
-    params[key] = { path: shown, sha256: digest };
-    if (!def.checkFile) continue;
-    const memo = `${s.kind}\0${key}\0${digest}\0${canonicalJson(params)}`;
-    let problem = checkedFiles.get(memo);
-    if (!checkedFiles.has(memo)) {
-      problem = def.checkFile(key, content, params);
-      checkedFiles.set(memo, problem);
-    }
-    if (problem?.param) return { key: problem.param, message: problem.message };
-    if (problem) {
-      const config = t.locate(['stages', s.name, 'params', key]);
-      const where = formatLocation({ file: config.file, line: config.line });
-      throw new PipelineError(`${problem.message} (read for stages.${s.name}.params.${key}${where ? ` at ${where}` : ''}${at})`, { file: shown, line: problem.line, column: problem.line ? problem.column : undefined });
-    }
-  }
-  return undefined;
 }
 
 /** Where an upstream stage's declared outputs miss what an input of this stage reads. */
@@ -377,7 +302,7 @@ function checkPorts(t: TargetSpec, s: StageSpec, def: StageDefinition): void {
 /** Expands a target and everything it includes into one deduplicated node list. */
 export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, maxNodes = DEFAULT_MAX_NODES): Expansion {
   const nodes: PlanNode[] = [];
-  const budget: Budget = { maxNodes, nodes: 0, edges: 0, paramValues: 0, maxParamValues: PARAM_VALUES_PER_NODE * maxNodes };
+  const budget = newBudget(maxNodes);
   const bySid = new Map<string, PlanNode>();
   const publish: Record<string, string> = {};
   const targets: TargetSpec[] = [];

@@ -3,9 +3,13 @@
  * milliseconds with its location instead of running for minutes, exhausting memory or aborting.
  * Each number says why it is what it is; the checks that use them live where the data is read.
  */
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { constants } from 'node:buffer';
 import { PipelineError } from './errors.ts';
+import { memoryBytes } from './memory.ts';
+
+// Stages import these from memory.ts (see there); re-exported for the engine's use.
+export { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from './memory.ts';
 
 /**
  * Default node budget of one command (a target and everything it includes), counted per stage
@@ -57,31 +61,6 @@ export function maxJobs(): number {
   return 4 * availableParallelism();
 }
 
-/** Physical memory of this machine, the hard ceiling on any array a stage can allocate. */
-export function memoryBytes(): number {
-  return totalmem();
-}
-
-/** Largest n for which one n x n float64 matrix fits in this machine's memory (56,755 at 24 GiB). */
-export function maxSquareSide(): number {
-  return Math.floor(Math.sqrt(memoryBytes() / 8));
-}
-
-/** Largest number of float64 values that fit in this machine's memory. */
-export function maxFloat64Values(): number {
-  return Math.floor(memoryBytes() / 8);
-}
-
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} bytes` : `${n < 10 ? n.toFixed(1) : n.toPrecision(4).replace(/\.0+$|(\.\d*?)0+$/, '$1')} ${units[u]}`;
-}
-
 /**
  * The most the node budget may be raised to: planning holds ~10 KB a node (its params, inputs,
  * key parts), so a budget beyond memory / 16 KiB (~1.5 million here) cannot be planned anyway.
@@ -114,9 +93,4 @@ export function wholeNumberOption(option: string, min: number, max = Number.MAX_
     if (n > max) throw new PipelineError(`expects at most ${max}${why ? ` (${why})` : ''}, got ${n}`, { key: option });
     return n;
   };
-}
-
-/** Why a square-matrix side is bounded, for ParamSpec.maxReason. */
-export function squareMatrixReason(what: string): string {
-  return `${what} of float64 must fit in this machine's ${formatBytes(memoryBytes())} of memory: ${maxSquareSide().toLocaleString('en')}^2 x 8 bytes is the most`;
 }

@@ -1,4 +1,4 @@
-import { maxSquareSide, squareMatrixReason } from '../engine/limits.ts';
+import { maxSquareSide, squareMatrixReason } from '../engine/memory.ts';
 import { defineStage, f64, single, type InputHandle } from '../engine/stage-api.ts';
 import { labelsFromSizes, readDataset, type Dataset } from './lib/dataset.ts';
 import { buildNet } from './lib/classifier-net.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { maxSquareSide, squareMatrixReason } from '../engine/limits.ts';
+import { maxSquareSide, squareMatrixReason } from '../engine/memory.ts';
 import { defineStage, type FileParam, type FileProblem } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { DataFileError, readDataFile, type LoadedData } from './lib/data-file.ts';

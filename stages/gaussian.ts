@@ -1,4 +1,4 @@
-import { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from '../engine/limits.ts';
+import { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from '../engine/memory.ts';
 import { defineStage } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { Rng } from '../numerics/rng.ts';

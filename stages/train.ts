@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { formatBytes, maxFloat64Values, memoryBytes } from '../engine/limits.ts';
+import { formatBytes, maxFloat64Values, memoryBytes } from '../engine/memory.ts';
 import { defineStage, single, type FileParam } from '../engine/stage-api.ts';
 import { jacobiEigen } from '../numerics/jacobi.ts';
 import { Rng } from '../numerics/rng.ts';
