@@ -34,7 +34,8 @@ export function formatError(err: unknown): string {
 }
 
 export function describeValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  // Errors are one line: a 200 KB string in a config is shown by its start and its length.
+  if (typeof v === 'string') return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}... (${v.length} characters)` : JSON.stringify(v);
   if (Array.isArray(v)) return `a list (${JSON.stringify(v).slice(0, 60)})`;
   if (v === null) return 'null';
   if (typeof v === 'object') return 'a mapping';

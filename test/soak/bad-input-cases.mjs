@@ -143,6 +143,7 @@ add('N = 10^12', { 'configs/t.yml': gaussianConfig('      N: 1000000000000\n    
 add('--set N=10^12 through a sweep axis', { 'configs/t.yml': gaussianConfig('      N: ${N}\n      d0: 2\n      seed: 1', 'sweep:\n  N: [64]\n') }, ['run', 't', '--set', 'N=1000000000000'], CONFIG_LOC);
 add('d0 = 10^12', { 'configs/t.yml': gaussianConfig('      N: 64\n      d0: 1000000000000\n      seed: 1') }, ['run', 't'], CONFIG_LOC);
 add('N x d0 beyond memory', { 'configs/t.yml': gaussianConfig('      N: 50000\n      d0: 1000000\n      seed: 1') }, ['run', 't'], CONFIG_LOC);
+add('N = a 200 KB string', { 'configs/t.yml': gaussianConfig(`      N: ${'7'.repeat(200_000)}x\n      d0: 2\n      seed: 1`) }, ['run', 't'], CONFIG_LOC, { says: /200001 characters/ });
 add('N = 1e400 (infinity)', { 'configs/t.yml': gaussianConfig('      N: 1e400\n      d0: 2\n      seed: 1') }, ['run', 't'], CONFIG_LOC);
 add('train h = 10^12', { 'configs/t.yml': `${gaussianConfig('      N: 64\n      d0: 2\n      seed: 1')}  net:\n    stage: train\n    inputs: { data: data }\n    params: { h: 1000000000000, seed: 1 }\n` }, ['run', 't'], CONFIG_LOC);
 add('classifier hidden width 10^9', { 'configs/t.yml': `${gaussianConfig('      N: 64\n      d0: 2\n      seed: 1\n      means: [-2, 0, 2, 4]')}  net:\n    stage: classifier\n    inputs: { data: data }\n    params: { hidden: [1000000000], seed: 1 }\n` }, ['run', 't'], CONFIG_LOC);

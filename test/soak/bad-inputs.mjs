@@ -1,6 +1,6 @@
 // The bad-input matrix (`npm run soak:inputs`): each case runs the CLI in a fresh temp project and
-// must exit 2 with one line on stderr that names a location (file:line or the option), no stack,
-// no quoted file contents, within 2 s wall and 300 MB peak RSS. Prints a table and
+// must exit 2 with one line (<= 400 characters) on stderr that names a location (file:line or the
+// option), no stack, no quoted file contents, within 2 s wall and 300 MB peak RSS. Prints a table and
 // "N passed, N failed"; exits 1 if any failed. Filter: node test/soak/bad-inputs.mjs <substring>
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'pipeline.mjs');
 const MAX_WALL_S = 2;
 const MAX_RSS_MB = 300;
+/** A one-line message a person reads: longer means something (a value, a file) was pasted in. */
+const MAX_MESSAGE = 400;
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 /** Writes a case's files: project files under <root>/p, `../x` beside it, links as given. */
@@ -59,6 +61,7 @@ export function runCase(c, maxWallS = MAX_WALL_S) {
   if (r.status !== 2) problems.push(`exit ${r.status ?? r.signal}`);
   if (lines.length !== 1) problems.push(`${lines.length} lines on stderr`);
   if (!lines[0].startsWith('error: ')) problems.push('no "error:" line');
+  if (lines[0].length > MAX_MESSAGE) problems.push(`a message of ${lines[0].length} characters`);
   if (/\n\s+at /.test(stderr) || /\bat .*\.(m?js|ts):\d+/.test(stderr)) problems.push('a stack trace');
   if (!c.where.test(lines[0])) problems.push(`no location matching ${c.where}`);
   if (c.says && !c.says.test(lines[0])) problems.push(`does not say ${c.says}`);
