@@ -45,7 +45,9 @@ export function readCsv(content: Uint8Array): LoadedData {
     let start = 0;
     for (const raw of line.replace(/\r$/, '').split(',')) {
       const lead = raw.length - raw.trimStart().length;
-      cells.push({ text: raw.trim(), column: start + lead + 1 });
+      // R's write.csv quotes names and labels ("label", "a"); a quoted field holding a comma is not supported.
+      const text = raw.trim();
+      cells.push({ text: /^"[^"]*"$/.test(text) ? text.slice(1, -1).trim() : text, column: start + lead + 1 });
       start += raw.length + 1;
     }
     return cells;

@@ -24,6 +24,11 @@ test('CSV: empty cells, hex, NaN, Infinity, text and 1e400 are errors at line an
   assert.equal(check('a,b,label\n1,2,x\n3,4,\n'), { message: 'field 3 (the label) is empty', line: 3, column: 5 });
 });
 
+test('CSV: quoted names, labels and numbers (as R writes them) are read; CRLF line ends too', () => {
+  assert.is(check('"a","b","label"\r\n1,"2","x"\r\n3,4,"y"\r\n'), undefined);
+  assert.equal(check('"a","label"\n"",x\n1,y\n'), { message: 'field 1 is empty: expected a decimal number', line: 2, column: 1 });
+});
+
 test('CSV: empty file, header only, no label column, ragged lines, one class', () => {
   assert.match(check('')!.message, /the file is empty/);
   assert.match(check('\n\n')!.message, /the file is empty/);
