@@ -189,14 +189,14 @@ export function listTargets(root: string): TargetListing[] {
 
 function parseOverride(expr: string): { path: string[]; value: unknown } {
   const eq = expr.indexOf('=');
-  if (eq <= 0) throw new PipelineError(`--set expects key=value, got "${expr}"`);
+  if (eq <= 0) throw new PipelineError(`expects key=value, got ${describeValue(expr)}`, { key: '--set' });
   const key = expr.slice(0, eq).trim();
   const raw = expr.slice(eq + 1);
   const path = key.split('.');
   const shownKey = JSON.stringify(key.slice(0, 60));
-  if (path.some((p) => p === '')) throw new PipelineError(`--set ${shownKey}: empty part in the dotted key`, { key: '--set' });
+  if (path.some((p) => p === '')) throw new PipelineError(`${shownKey}: empty part in the dotted key`, { key: '--set' });
   const forbidden = path.find(isForbiddenKey);
-  if (forbidden) throw new PipelineError(`--set ${shownKey}: "${forbidden}" is not allowed as a key (it would reach the object prototype)`, { key: '--set' });
+  if (forbidden) throw new PipelineError(`${shownKey}: "${forbidden}" is not allowed as a key (it would reach the object prototype)`, { key: '--set' });
   let value: unknown;
   try {
     value = yaml.load(raw);
@@ -204,7 +204,7 @@ function parseOverride(expr: string): { path: string[]; value: unknown } {
     value = raw;
   }
   const problem = checkDocument(value);
-  if (problem) throw new PipelineError(`--set ${shownKey}: ${problem.message}`, { key: '--set' });
+  if (problem) throw new PipelineError(`${shownKey}: ${problem.message}`, { key: '--set' });
   return { path, value: value === undefined ? '' : value };
 }
 
