@@ -113,8 +113,8 @@ function substitute(t: TargetSpec, value: unknown, coords: Coords, budget: Subst
     return value.replace(ANY_REF, (_, name: string) => {
       const v = lookup(name);
       const text = typeof v === 'string' ? v : JSON.stringify(v);
-      // A character costs like a value: 64 of them one unit (a 1 KB description costs 16).
-      spend(budget, Math.ceil(text.length / 64));
+      // 16 characters cost like one value (a 1 KB description costs 64): 1.6 MB of text a node at most.
+      spend(budget, Math.ceil(text.length / 16));
       return text;
     });
   }
@@ -203,7 +203,7 @@ function substituteParams(t: TargetSpec, s: StageSpec, coords: Coords, budget: B
     if (!(e instanceof SubstitutionTooLarge)) throw e;
     if (perNode < MAX_CONFIG_VALUES) throw together();
     throw new PipelineError(
-      `these params expand to more than ${MAX_CONFIG_VALUES.toLocaleString('en')} values (or 64x as many characters) once \${...} references are replaced; vars that name vars multiply${at}`,
+      `these params expand to more than ${MAX_CONFIG_VALUES.toLocaleString('en')} values (or 16x as many characters) once \${...} references are replaced; vars that name vars multiply${at}`,
       t.locate(['stages', s.name, 'params']),
     );
   }
