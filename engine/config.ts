@@ -69,6 +69,11 @@ export interface LoadOptions {
    * target file named on the command line. Set by the top-level loadTarget.
    */
   confine?: string[];
+  /**
+   * Targets already loaded by this command, by file: a target included from many places is
+   * loaded once (ten targets each including the one below ten times were 10^9 loads).
+   */
+  loaded?: Map<string, TargetSpec>;
 }
 
 function rel(root: string, file: string): string {
@@ -288,6 +293,7 @@ function parseStages(raw: unknown, locate: TargetSpec['locate']): Record<string,
 
 export function loadTarget(file: string, opts: LoadOptions, includedFrom: string[] = []): TargetSpec {
   const confine = opts.confine ?? [opts.root, dirname(resolve(file))];
+  const loaded = opts.loaded ?? new Map<string, TargetSpec>();
   const { doc: layered, sources } = loadLayered(opts.root, file, confine);
   const locate = makeLocator(sources);
   const shown = sources[0].file;
@@ -317,7 +323,11 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
     }
     if (!isInsideAny(confine, childFile)) throw new PipelineError(`include must name a target inside the project, got a file outside it`, locate(['include', i]));
     if (includedFrom.includes(childFile)) throw new PipelineError(`include forms a cycle through ${name}`, locate(['include']));
-    return loadTarget(childFile, { ...opts, set: overrides, confine }, [...includedFrom, resolve(file)]);
+    const known = loaded.get(childFile);
+    if (known) return known;
+    const child = loadTarget(childFile, { ...opts, set: overrides, confine, loaded }, [...includedFrom, resolve(file)]);
+    loaded.set(childFile, child);
+    return child;
   });
   // An override must land somewhere: in this target or one it includes.
   const matched = overrides.filter((o) => !unmatched.includes(o) || include.some((t) => t.matched.includes(o)));

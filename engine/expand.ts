@@ -306,7 +306,11 @@ export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, p
   const bySid = new Map<string, PlanNode>();
   const publish: Record<string, string> = {};
   const targets: TargetSpec[] = [];
+  // A target included from several places is expanded once.
+  const walked = new Set<TargetSpec>();
   const walk = (t: TargetSpec, prefix: string) => {
+    if (walked.has(t)) return;
+    walked.add(t);
     for (const child of t.include) walk(child, `${child.name}/`);
     const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes, budget);
     if (pub) publish[t.name] = pub;
@@ -317,8 +321,10 @@ export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, p
 }
 
 /** Every stage kind a target (and its includes) uses. */
-export function stageKinds(t: TargetSpec, out = new Set<string>()): Set<string> {
+export function stageKinds(t: TargetSpec, out = new Set<string>(), seen = new Set<TargetSpec>()): Set<string> {
+  if (seen.has(t)) return out;
+  seen.add(t);
   for (const s of Object.values(t.stages)) out.add(s.kind);
-  for (const c of t.include) stageKinds(c, out);
+  for (const c of t.include) stageKinds(c, out, seen);
   return out;
 }

@@ -77,10 +77,12 @@ export async function prepareTarget(s: Session, name: string, profile?: string, 
   return { target, exp: expand(target, defs, s.roots.projectRoot, s.maxNodes), stages };
 }
 
-function findKindUse(t: TargetSpec, kind: string): ReturnType<TargetSpec['locate']> | undefined {
+function findKindUse(t: TargetSpec, kind: string, seen = new Set<TargetSpec>()): ReturnType<TargetSpec['locate']> | undefined {
+  if (seen.has(t)) return undefined;
+  seen.add(t);
   for (const s of Object.values(t.stages)) if (s.kind === kind) return t.locate(['stages', s.name, 'stage']);
   for (const c of t.include) {
-    const w = findKindUse(c, kind);
+    const w = findKindUse(c, kind, seen);
     if (w) return w;
   }
   return undefined;

@@ -45,6 +45,16 @@ test('the node budget is spent before nodes are built, and counts what each stag
   assert.ok(performance.now() - t0 < 1000);
 });
 
+test('a target included from many places is loaded and expanded once (ten includes of ten levels)', async () => {
+  const files: Record<string, string> = { ...TOY_STAGES, 'configs/t0.yml': 'stages:\n  s:\n    stage: source\n    params: { n: 1 }\n' };
+  for (let k = 1; k <= 8; k++) files[`configs/t${k}.yml`] = `include: [${Array(10).fill(`t${k - 1}`).join(', ')}]\n`;
+  const dir = makeProject(files);
+  const t0 = performance.now();
+  const s = await plan(dir, 't8');
+  assert.is(s.nodes.length, 1);
+  assert.ok(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+});
+
 test('--set cannot reach the prototype', async () => {
   const dir = makeProject({ ...TOY_STAGES, 'configs/toy.yml': TOY_CONFIG });
   assert.match(await planError(dir, 'toy', ['vars.__proto__.factor=5']), /"__proto__" is not allowed/);
