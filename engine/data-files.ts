@@ -28,7 +28,7 @@ export function resolveFiles(t: TargetSpec, s: StageSpec, def: StageDefinition, 
     const abs = resolve(root, path);
     const fromCommandLine = isAbsolute(path) && t.commandLinePaths.includes(path);
     if (!fromCommandLine && !isInside(root, abs)) {
-      return { key, message: `data files must lie inside the project (${root}); a file elsewhere may be given as an absolute path on the command line (--set stages.${s.name}.params.${key}=/abs/path)` };
+      return { key, message: `files a config names must lie inside the project (${root}); a file elsewhere may be given as an absolute path on the command line (--set stages.${s.name}.params.${key}=/abs/path)` };
     }
     if (!existsSync(abs)) return { key, message: `data file not found: ${path} (paths are relative to ${root})` };
     if (!statSync(abs).isFile()) return { key, message: `not a regular file: ${path} (a data file must be a file, not a folder, device or pipe)` };

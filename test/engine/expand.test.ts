@@ -24,7 +24,7 @@ test('a data file outside the project: refused in a config, accepted as an absol
   const outside = join(mkdtempSync(join(tmpdir(), 'pipeline-outside-')), 'mine.csv');
   writeFileSync(outside, CSV);
   const dir = makeProject({ 'configs/t.yml': dataConfig(outside), 'data/x.csv': CSV });
-  assert.match(await planError(dir, 't'), /^configs\/t\.yml:5: stages\.data\.params\.path: data files must lie inside the project/);
+  assert.match(await planError(dir, 't'), /^configs\/t\.yml:5: stages\.data\.params\.path: files a config names must lie inside the project/);
   const ok = await plan(dir, 't', { set: [`stages.data.params.path=${outside}`] });
   assert.is(ok.nodes.length, 1);
   // A link inside the project to a file inside it is fine; to one outside it is not.
