@@ -22,6 +22,7 @@ import { formatError, PipelineError } from './engine/errors.ts';
 import { describeFsFault, FS_FAULT_EXIT_CODE, isFsFaultMessage, type Place } from './engine/fs-faults.ts';
 import { findProjectRoot } from './engine/session.ts';
 import { installShutdown } from './engine/shutdown.ts';
+import { maxJobs, maxNodeBudget, NODE_BUDGET_REASON, wholeNumberOption } from './engine/limits.ts';
 
 interface Context {
   packageRoot: string;
@@ -32,11 +33,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new PipelineError(`--jobs expects a whole number >= 1, got "${value}"`);
-  return n;
-}
+const jobsOption = wholeNumberOption('--jobs', 1, maxJobs(), 'local jobs are worker threads: 4 per core on this machine');
 
 function printSummary(s: RunSummary, verb: string, explain: boolean): void {
   const err = process.stderr;
@@ -99,7 +96,8 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     cmd
       .option('-p, --profile <name>', 'profile of the target config (quick, full)')
       .option('-s, --set <key=value>', 'override a variable or dotted config path (repeatable)', collect, [])
-      .option('-j, --jobs <n>', 'nodes run at once (default: number of cores)', positiveInt)
+      .option('-j, --jobs <n>', `nodes run at once (default: number of cores; at most ${maxJobs()})`, jobsOption)
+      .option('--max-nodes <n>', 'refuse a target that expands to more nodes (default: $PIPELINE_MAX_NODES or 50000)', wholeNumberOption('--max-nodes', 1, maxNodeBudget(), NODE_BUDGET_REASON))
       .option('--cache-dir <dir>', 'cache folder (default: $PIPELINE_CACHE_DIR or ./cache)');
   const base = (o: Record<string, unknown>): TargetOptions => ({
     packageRoot: ctx.packageRoot,
@@ -109,6 +107,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     jobs: o.jobs as number | undefined,
     cacheDir: o.cacheDir as string | undefined,
     force: o.force as boolean | undefined,
+    maxNodes: o.maxNodes as number | undefined,
   });
 
   targetOptions(program.command('run <target>').description('build a target (configs/<target>.yml or a .yml path) and publish its report'))
@@ -191,7 +190,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .command('gc')
     .description("remove cache entries no target's recent runs use")
     .option('--dry-run', 'only say what would go')
-    .option('--keep-last <n>', 'keep what the last n runs of each target used', positiveInt, 1)
+    .option('--keep-last <n>', 'keep what the last n runs of each target used', wholeNumberOption('--keep-last', 1), 1)
     .option('--cache-dir <dir>', 'cache folder')
     .action((o) => {
       const r = gcCommand({ ...ctx, cacheDir: o.cacheDir, dryRun: o.dryRun, keepLast: o.keepLast });
@@ -211,10 +210,10 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .description('re-hash stored outputs (a damaged entry is removed and recomputed by the next run); re-execute a sample and compare')
     .option('--sample <p>', 're-execute this fraction of the entries (0..1) and compare output digests', (v: string) => {
       const n = Number(v);
-      if (!(n >= 0 && n <= 1)) throw new PipelineError(`--sample expects a fraction between 0 and 1, got "${v}"`);
+      if (!(v.trim() !== '' && n >= 0 && n <= 1)) throw new PipelineError(`expects a fraction between 0 and 1, got "${v.slice(0, 40)}"`, { key: '--sample' });
       return n;
     }, 0)
-    .option('-j, --jobs <n>', 'nodes re-executed at once', positiveInt)
+    .option('-j, --jobs <n>', `nodes re-executed at once (at most ${maxJobs()})`, jobsOption)
     .option('--cache-dir <dir>', 'cache folder')
     .action(async (target: string | undefined, o) => {
       const r = await verifyCommand({ ...ctx, cacheDir: o.cacheDir, target, sample: o.sample, jobs: o.jobs });

@@ -2,11 +2,15 @@
  * Target YAML -> validated TargetSpec. Layers, in order: `extends` parents, the chosen profile,
  * then `--set` overrides. Every error names file, line and key.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
+import { checkDocument, isForbiddenKey } from './doc-guard.ts';
 import { describeValue, PipelineError, type Location } from './errors.ts';
+import { DEFAULT_MAX_NODES, formatBytes, MAX_CONFIG_BYTES } from './limits.ts';
 import { deepMerge, getPath, isMapping, setPath, type Doc } from './merge.ts';
+import { targetNameProblem } from './names.ts';
+import { isInsideAny } from './project-paths.ts';
 import { locateKey } from './yaml-locate.ts';
 
 export interface InputEdge {
@@ -43,6 +47,8 @@ export interface TargetSpec {
   matched: string[];
   /** Profiles defined by this target or a target it includes. */
   profiles: string[];
+  /** Absolute paths given as --set values: the only data files allowed outside the project. */
+  commandLinePaths: string[];
   locate(path: readonly (string | number)[]): Location;
 }
 
@@ -60,6 +66,18 @@ export interface LoadOptions {
   root: string;
   profile?: string;
   set?: string[];
+  /** Node budget: a sweep axis (or `repeat`) longer than this is refused before it is built. */
+  maxNodes?: number;
+  /**
+   * Folders config files may come from (`extends`, `include`): the project and the folder of the
+   * target file named on the command line. Set by the top-level loadTarget.
+   */
+  confine?: string[];
+  /**
+   * Targets already loaded by this command, by file: a target included from many places is
+   * loaded once (ten targets each including the one below ten times were 10^9 loads).
+   */
+  loaded?: Map<string, TargetSpec>;
 }
 
 function rel(root: string, file: string): string {
@@ -70,6 +88,9 @@ function rel(root: string, file: string): string {
 function parseYaml(root: string, file: string): { doc: Doc; source: Source } {
   const shown = rel(root, file);
   if (!existsSync(file)) throw new PipelineError(`config file not found`, { file: shown });
+  const stat = statSync(file);
+  if (!stat.isFile()) throw new PipelineError('a config must be a regular file', { file: shown });
+  if (stat.size > MAX_CONFIG_BYTES) throw new PipelineError(`the file is ${formatBytes(stat.size)}; a config may be at most ${formatBytes(MAX_CONFIG_BYTES)} (long value lists belong in a data file)`, { file: shown, line: 1 });
   const text = readFileSync(file, 'utf8');
   let doc: unknown;
   try {
@@ -80,18 +101,25 @@ function parseYaml(root: string, file: string): { doc: Doc; source: Source } {
   }
   if (doc === undefined || doc === null) doc = {};
   if (!isMapping(doc)) throw new PipelineError('a target config must be a mapping of keys (title, sweep, stages, ...)', { file: shown, line: 1 });
+  // Before anything walks it: merging, substitution and hashing would expand an alias bomb.
+  const problem = checkDocument(doc);
+  if (problem) throw new PipelineError(problem.message, { file: shown, line: locateKey(text, problem.path) ?? 1, key: problem.path.join('.') });
   return { doc, source: { file: shown, text } };
 }
 
 /** Loads `file` with its `extends` chain; returns the merged document and every source, child first. */
-function loadLayered(root: string, file: string, seen: string[] = []): { doc: Doc; sources: Source[] } {
+function loadLayered(root: string, file: string, confine: string[], seen: string[] = []): { doc: Doc; sources: Source[] } {
   const abs = resolve(file);
   if (seen.includes(abs)) throw new PipelineError(`extends forms a cycle: ${[...seen, abs].map((f) => rel(root, f)).join(' -> ')}`, { file: rel(root, abs) });
   const { doc, source } = parseYaml(root, abs);
   const parent = doc.extends;
   if (parent === undefined) return { doc, sources: [source] };
   if (typeof parent !== 'string') throw new PipelineError(`expected a file name, got ${describeValue(parent)}`, { file: source.file, line: locateKey(source.text, ['extends']), key: 'extends' });
-  const base = loadLayered(root, join(dirname(abs), parent.endsWith('.yml') || parent.endsWith('.yaml') ? parent : `${parent}.yml`), [...seen, abs]);
+  const parentFile = resolve(dirname(abs), parent.endsWith('.yml') || parent.endsWith('.yaml') ? parent : `${parent}.yml`);
+  if (!isInsideAny(confine, parentFile)) {
+    throw new PipelineError('extends must name a config inside the project (or beside the target file named on the command line), got a file outside it', { file: source.file, line: locateKey(source.text, ['extends']), key: 'extends' });
+  }
+  const base = loadLayered(root, parentFile, confine, [...seen, abs]);
   const own = { ...doc };
   delete own.extends;
   return { doc: deepMerge(base.doc, own), sources: [source, ...base.sources] };
@@ -120,10 +148,13 @@ function makeLocator(sources: Source[]): (path: readonly (string | number)[]) =>
 /** configs/<name>.yml, a path to a YAML file, or a name listed in some config's `aliases`. */
 export function resolveTargetFile(root: string, name: string): string {
   if (name.endsWith('.yml') || name.endsWith('.yaml')) {
+    if (name.includes('\0')) throw new PipelineError('a config path may not contain a NUL character');
     const p = resolve(name);
     if (!existsSync(p)) throw new PipelineError(`config file not found: ${name}`);
     return p;
   }
+  const bad = targetNameProblem(name);
+  if (bad) throw new PipelineError(bad, { key: '<target>' });
   const direct = join(root, 'configs', `${name}.yml`);
   if (existsSync(direct)) return direct;
   for (const t of listTargets(root)) if (t.aliases.includes(name)) return t.file;
@@ -151,7 +182,11 @@ export function listTargets(root: string): TargetListing[] {
       const file = join(dir, f);
       let doc: Doc = {};
       try {
-        doc = (yaml.load(readFileSync(file, 'utf8')) as Doc) ?? {};
+        // A config too big or an alias bomb lists without title; running it reports why.
+        if (statSync(file).size <= MAX_CONFIG_BYTES) {
+          const loaded = (yaml.load(readFileSync(file, 'utf8')) as Doc) ?? {};
+          if (isMapping(loaded) && !checkDocument(loaded)) doc = loaded;
+        }
       } catch {
         // A broken config still lists; running it reports the error with its line.
       }
@@ -163,16 +198,30 @@ export function listTargets(root: string): TargetListing[] {
 
 function parseOverride(expr: string): { path: string[]; value: unknown } {
   const eq = expr.indexOf('=');
-  if (eq <= 0) throw new PipelineError(`--set expects key=value, got "${expr}"`);
+  if (eq <= 0) throw new PipelineError(`expects key=value, got ${describeValue(expr)}`, { key: '--set' });
   const key = expr.slice(0, eq).trim();
   const raw = expr.slice(eq + 1);
+  const path = key.split('.');
+  const shownKey = JSON.stringify(key.slice(0, 60));
+  if (path.some((p) => p === '')) throw new PipelineError(`${shownKey}: empty part in the dotted key`, { key: '--set' });
+  const forbidden = path.find(isForbiddenKey);
+  if (forbidden) throw new PipelineError(`${shownKey}: "${forbidden}" is not allowed as a key (it would reach the object prototype)`, { key: '--set' });
   let value: unknown;
   try {
     value = yaml.load(raw);
   } catch {
     value = raw;
   }
-  return { path: key.split('.'), value: value === undefined ? '' : value };
+  const problem = checkDocument(value);
+  if (problem) throw new PipelineError(`${shownKey}: ${problem.message}`, { key: '--set' });
+  return { path, value: value === undefined ? '' : value };
+}
+
+function absolutePathsIn(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string' && isAbsolute(v)) out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => absolutePathsIn(x, out));
+  else if (isMapping(v)) Object.values(v).forEach((x) => absolutePathsIn(x, out));
+  return out;
 }
 
 /** `--set activation=relu` finds `sweep.activation` or `vars.activation`; dotted keys are paths. */
@@ -180,7 +229,7 @@ function applyOverride(doc: Doc, expr: string, file: string): boolean {
   const { path, value } = parseOverride(expr);
   if (path.length === 1 && !TOP_KEYS.includes(path[0])) {
     for (const section of ['sweep', 'vars']) {
-      if (isMapping(doc[section]) && path[0] in (doc[section] as Doc)) {
+      if (isMapping(doc[section]) && Object.hasOwn(doc[section] as Doc, path[0])) {
         (doc[section] as Doc)[path[0]] = value;
         return true;
       }
@@ -192,16 +241,19 @@ function applyOverride(doc: Doc, expr: string, file: string): boolean {
   return true;
 }
 
-function normaliseSweep(raw: unknown, locate: TargetSpec['locate']): Record<string, unknown[]> {
+function normaliseSweep(raw: unknown, locate: TargetSpec['locate'], maxNodes: number): Record<string, unknown[]> {
   if (raw === undefined) return {};
   if (!isMapping(raw)) throw new PipelineError(`expected a mapping of axis: [values], got ${describeValue(raw)}`, locate(['sweep']));
   const out: Record<string, unknown[]> = {};
   for (const [axis, v] of Object.entries(raw)) {
     if (axis === 'repeat') {
       if (!Number.isInteger(v) || (v as number) < 1) throw new PipelineError(`expected a whole number of repeats >= 1, got ${describeValue(v)}`, locate(['sweep', 'repeat']));
+      // Checked before the axis is built: `repeat: 1e9` used to abort out of memory.
+      if ((v as number) > maxNodes) throw new PipelineError(`${v} repeats exceed the node budget of ${maxNodes.toLocaleString('en')} nodes (raise it with --max-nodes or PIPELINE_MAX_NODES)`, locate(['sweep', 'repeat']));
       out.repeat = Array.from({ length: v as number }, (_, i) => i);
     } else if (Array.isArray(v)) {
       if (v.length === 0) throw new PipelineError('expected at least one value', locate(['sweep', axis]));
+      if (v.length > maxNodes) throw new PipelineError(`${v.length} values exceed the node budget of ${maxNodes.toLocaleString('en')} nodes (raise it with --max-nodes or PIPELINE_MAX_NODES)`, locate(['sweep', axis]));
       out[axis] = v;
     } else {
       out[axis] = [v];
@@ -244,7 +296,9 @@ function parseStages(raw: unknown, locate: TargetSpec['locate']): Record<string,
 }
 
 export function loadTarget(file: string, opts: LoadOptions, includedFrom: string[] = []): TargetSpec {
-  const { doc: layered, sources } = loadLayered(opts.root, file);
+  const confine = opts.confine ?? [opts.root, dirname(resolve(file))];
+  const loaded = opts.loaded ?? new Map<string, TargetSpec>();
+  const { doc: layered, sources } = loadLayered(opts.root, file, confine);
   const locate = makeLocator(sources);
   const shown = sources[0].file;
   for (const k of Object.keys(layered)) {
@@ -254,7 +308,7 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
   let doc = layered;
   const profiles = layered.profiles;
   if (profiles !== undefined && !isMapping(profiles)) throw new PipelineError('expected a mapping of profile name: overrides', locate(['profiles']));
-  if (isMapping(profiles) && isMapping(profiles[profile])) {
+  if (isMapping(profiles) && Object.hasOwn(profiles, profile) && isMapping(profiles[profile])) {
     const p = profiles[profile] as Doc;
     for (const k of Object.keys(p)) if (!['vars', 'sweep', 'stages'].includes(k)) throw new PipelineError('a profile may override vars, sweep and stages', locate(['profiles', profile, k]));
     doc = deepMerge(layered, p);
@@ -264,9 +318,20 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
   const unmatched = overrides.filter((o) => !applyOverride(doc, o, shown));
   const include = (Array.isArray(doc.include) ? doc.include : doc.include === undefined ? [] : [doc.include]).map((name, i) => {
     if (typeof name !== 'string') throw new PipelineError(`expected a target name, got ${describeValue(name)}`, locate(['include', i]));
-    const childFile = resolveTargetFile(opts.root, name);
+    let childFile: string;
+    try {
+      childFile = resolveTargetFile(opts.root, name);
+    } catch (e) {
+      if (e instanceof PipelineError) throw new PipelineError(e.message, locate(['include', i]));
+      throw e;
+    }
+    if (!isInsideAny(confine, childFile)) throw new PipelineError(`include must name a target inside the project, got a file outside it`, locate(['include', i]));
     if (includedFrom.includes(childFile)) throw new PipelineError(`include forms a cycle through ${name}`, locate(['include']));
-    return loadTarget(childFile, { ...opts, set: overrides }, [...includedFrom, resolve(file)]);
+    const known = loaded.get(childFile);
+    if (known) return known;
+    const child = loadTarget(childFile, { ...opts, set: overrides, confine, loaded }, [...includedFrom, resolve(file)]);
+    loaded.set(childFile, child);
+    return child;
   });
   // An override must land somewhere: in this target or one it includes.
   const matched = overrides.filter((o) => !unmatched.includes(o) || include.some((t) => t.matched.includes(o)));
@@ -288,15 +353,23 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
   if (!includedFrom.length && profile !== DEFAULT_PROFILE && !allProfiles.includes(profile)) {
     throw new PipelineError(`unknown profile "${profile}" (this target has: ${allProfiles.join(', ') || 'none'})`, { file: shown });
   }
+  const name = basename(file).replace(/\.ya?ml$/, '');
+  const badName = targetNameProblem(name);
+  if (badName) throw new PipelineError(`${badName} (the name comes from the file name)`, { file: shown });
+  const aliases = Array.isArray(doc.aliases) ? doc.aliases.map(String) : [];
+  aliases.forEach((a, i) => {
+    const bad = targetNameProblem(a);
+    if (bad) throw new PipelineError(bad, locate(['aliases', i]));
+  });
   const spec: TargetSpec = {
-    name: basename(file).replace(/\.ya?ml$/, ''),
+    name,
     file: shown,
     title: (title as string | undefined) ?? basename(file),
     description: typeof doc.description === 'string' ? doc.description : '',
-    aliases: Array.isArray(doc.aliases) ? doc.aliases.map(String) : [],
+    aliases,
     profile,
     vars: (doc.vars as Doc | undefined) ?? {},
-    sweep: normaliseSweep(doc.sweep, locate),
+    sweep: normaliseSweep(doc.sweep, locate, opts.maxNodes ?? DEFAULT_MAX_NODES),
     stages: doc.stages === undefined && include.length ? {} : parseStages(doc.stages, locate),
     publish: doc.publish as string | undefined,
     include,
@@ -305,6 +378,7 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
     overrides,
     matched,
     profiles: allProfiles,
+    commandLinePaths: absolutePathsIn(overrides.map((o) => parseOverride(o).value)),
     locate,
   };
   if (spec.publish && !spec.stages[spec.publish]) throw new PipelineError(`no stage named "${spec.publish}"`, locate(['publish']));

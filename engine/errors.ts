@@ -2,6 +2,8 @@
 export interface Location {
   file?: string;
   line?: number;
+  /** 1-based column (data files). */
+  column?: number;
   /** Dotted path of the offending key, e.g. "stages.data.params.std". */
   key?: string;
 }
@@ -19,7 +21,7 @@ export class PipelineError extends Error {
 }
 
 export function formatLocation(loc: Location): string {
-  const where = loc.file ? `${loc.file}${loc.line ? `:${loc.line}` : ''}` : '';
+  const where = loc.file ? `${loc.file}${loc.line ? `:${loc.line}${loc.column ? `:${loc.column}` : ''}` : ''}` : '';
   return [where, loc.key].filter(Boolean).join(': ');
 }
 
@@ -32,7 +34,8 @@ export function formatError(err: unknown): string {
 }
 
 export function describeValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  // Errors are one line: a 200 KB string in a config is shown by its start and its length.
+  if (typeof v === 'string') return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}... (${v.length} characters)` : JSON.stringify(v);
   if (Array.isArray(v)) return `a list (${JSON.stringify(v).slice(0, 60)})`;
   if (v === null) return 'null';
   if (typeof v === 'object') return 'a mapping';

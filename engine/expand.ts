@@ -4,11 +4,12 @@
  * A mapped input picks the one upstream node with the same coordinates; a gathered input takes
  * every upstream node that agrees on the shared axes. Nodes come out in topological order.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
+import { resolveFiles } from './data-files.ts';
 import { describeValue, PipelineError } from './errors.ts';
+import { charge, newBudget, type Budget } from './expand-budget.ts';
 import { canonicalJson, sha256 } from './hash.ts';
+import { DEFAULT_MAX_NODES, MAX_CONFIG_VALUES, PARAM_VALUES_PER_NODE } from './limits.ts';
 import { isMapping } from './merge.ts';
 import { validateParams } from './params.ts';
 import type { StageDefinition } from './stage-api.ts';
@@ -47,15 +48,24 @@ function refsOf(value: unknown, out: Set<string>): Set<string> {
   return out;
 }
 
+/** Axes of each var, per target: a var reached along many paths is followed once. */
+const varAxes = new WeakMap<TargetSpec, Map<string, Set<string>>>();
+
 /** Sweep axes a value depends on, following references through vars. */
 function axesOf(t: TargetSpec, value: unknown, path: string[], seen: string[] = []): Set<string> {
+  let memo = varAxes.get(t);
+  if (!memo) varAxes.set(t, (memo = new Map()));
   const axes = new Set<string>();
   for (const name of refsOf(value, new Set())) {
-    if (name in t.sweep) axes.add(name);
+    // Own keys only: `${constructor}` must not find Object.prototype.constructor.
+    if (Object.hasOwn(t.sweep, name)) axes.add(name);
     else if (BUILTINS.includes(name)) continue;
-    else if (name in t.vars) {
+    else if (Object.hasOwn(t.vars, name)) {
       if (seen.includes(name)) throw new PipelineError(`vars refer to each other in a cycle: ${[...seen, name].join(' -> ')}`, t.locate(['vars', name]));
-      for (const a of axesOf(t, t.vars[name], ['vars', name], [...seen, name])) axes.add(a);
+      // Without the memo, vars that each name ten vars of the level below cost 10^depth visits.
+      let own = memo.get(name);
+      if (!own) memo.set(name, (own = axesOf(t, t.vars[name], ['vars', name], [...seen, name])));
+      for (const a of own) axes.add(a);
     } else {
       const known = [...Object.keys(t.sweep), ...Object.keys(t.vars)].join(', ');
       throw new PipelineError(`unknown variable \${${name}} (known: ${known || 'none'})`, t.locate(path));
@@ -64,22 +74,52 @@ function axesOf(t: TargetSpec, value: unknown, path: string[], seen: string[] = 
   return axes;
 }
 
-function substitute(t: TargetSpec, value: unknown, coords: Coords): unknown {
+/**
+ * What one node's params may grow to by substitution. `${name}` copies a var's whole value, and
+ * vars may name vars: ten references a level over nine levels is 10^9 values (or characters),
+ * the same bomb as YAML aliases in another syntax. Counted as it is built, so it stops early.
+ */
+interface SubstitutionBudget {
+  values: number;
+}
+
+class SubstitutionTooLarge extends Error {}
+
+function spend(budget: SubstitutionBudget, n: number): void {
+  budget.values -= n;
+  if (budget.values < 0) throw new SubstitutionTooLarge();
+}
+
+/** Values in a (bounded) sweep coordinate value, for the budget. */
+function sizeOf(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + sizeOf(x), 1);
+  if (isMapping(v)) return Object.values(v).reduce((n: number, x) => n + sizeOf(x), 1);
+  return 1;
+}
+
+function substitute(t: TargetSpec, value: unknown, coords: Coords, budget: SubstitutionBudget): unknown {
+  spend(budget, 1);
   const lookup = (name: string): unknown => {
-    if (name in coords) return coords[name];
-    if (name in t.vars) return substitute(t, t.vars[name], coords);
+    if (Object.hasOwn(coords, name)) {
+      spend(budget, sizeOf(coords[name]));
+      return structuredClone(coords[name]);
+    }
+    if (Object.hasOwn(t.vars, name)) return substitute(t, t.vars[name], coords, budget);
     return { target: t.name, profile: t.profile, title: t.title, description: t.description }[name];
   };
   if (typeof value === 'string') {
     const whole = WHOLE_REF.exec(value);
-    if (whole) return structuredClone(lookup(whole[1]));
+    if (whole) return lookup(whole[1]);
     return value.replace(ANY_REF, (_, name: string) => {
       const v = lookup(name);
-      return typeof v === 'string' ? v : JSON.stringify(v);
+      const text = typeof v === 'string' ? v : JSON.stringify(v);
+      // 16 characters cost like one value (a 1 KB description costs 64): 1.6 MB of text a node at most.
+      spend(budget, Math.ceil(text.length / 16));
+      return text;
     });
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(t, v, coords));
-  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(t, v, coords)]));
+  if (Array.isArray(value)) return value.map((v) => substitute(t, v, coords, budget));
+  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(t, v, coords, budget)]));
   return value;
 }
 
@@ -143,19 +183,58 @@ class NodeIndex {
   }
 }
 
-/** Replaces each `file` param by {path, sha256}, so the file's content is part of the node key. */
-function resolveFiles(def: StageDefinition, params: Record<string, unknown>, root: string): { key: string; message: string } | undefined {
-  for (const [key, spec] of Object.entries(def.params)) {
-    if (spec.type !== 'file' || typeof params[key] !== 'string') continue;
-    const path = params[key] as string;
-    const abs = resolve(root, path);
-    if (!existsSync(abs) || !statSync(abs).isFile()) return { key, message: `data file not found: ${path} (paths are relative to ${root})` };
-    params[key] = { path: relative(root, abs).split(sep).join('/'), sha256: sha256(readFileSync(abs)) };
+/**
+ * A node's params with references replaced, within the per-node budget (the size a config may
+ * have) and the command's budget (what all its nodes may hold together).
+ */
+function substituteParams(t: TargetSpec, s: StageSpec, coords: Coords, budget: Budget, nodesOfStage: number): Record<string, unknown> {
+  const perNode = Math.min(MAX_CONFIG_VALUES, budget.maxParamValues - budget.paramValues);
+  const local: SubstitutionBudget = { values: perNode };
+  const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
+  const together = () =>
+    new PipelineError(
+      `the params of this target's nodes together exceed ${budget.maxParamValues.toLocaleString('en')} values (${PARAM_VALUES_PER_NODE} per node of the node budget; raise it with --max-nodes)${at}`,
+      t.locate(['stages', s.name, 'params']),
+    );
+  let given: Record<string, unknown>;
+  try {
+    given = substitute(t, s.params, coords, local) as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof SubstitutionTooLarge)) throw e;
+    if (perNode < MAX_CONFIG_VALUES) throw together();
+    throw new PipelineError(
+      `these params expand to more than ${MAX_CONFIG_VALUES.toLocaleString('en')} values (or 16x as many characters) once \${...} references are replaced; vars that name vars multiply${at}`,
+      t.locate(['stages', s.name, 'params']),
+    );
   }
-  return undefined;
+  const used = perNode - local.values;
+  // The stage's nodes mostly hold params of one size: refuse at its first node, not its 10,000th.
+  if (nodesOfStage > 0 && budget.paramValues + used * nodesOfStage > budget.maxParamValues) throw together();
+  budget.paramValues += used;
+  return given;
 }
 
-function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[]): string | undefined {
+/** Where an upstream stage's declared outputs miss what an input of this stage reads. */
+function checkOutputsFit(t: TargetSpec, s: StageSpec, def: StageDefinition, defs: Map<string, StageDefinition>): void {
+  for (const [port, edge] of Object.entries(s.inputs)) {
+    const needs = def.inputs?.[port]?.needs;
+    if (!needs?.length) continue;
+    for (const up of edge.from) {
+      const upKind = t.stages[up].kind;
+      const outputs = defs.get(upKind)?.outputs;
+      if (!outputs) continue;
+      const missing = needs.filter((n) => !outputs.includes(n));
+      if (missing.length) {
+        throw new PipelineError(
+          `input "${port}" of stage "${s.name}" (${s.kind}) reads ${needs.join(', ')}, but stage "${up}" (${upKind}) writes ${outputs.join(', ') || 'nothing'}: missing ${missing.join(', ')}`,
+          t.locate(['stages', s.name, 'inputs', port]),
+        );
+      }
+    }
+  }
+}
+
+function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[], budget: Budget): string | undefined {
   const stageAxes = new Map<string, string[]>();
   const stageNodes = new Map<string, NodeIndex>();
   const sweepOrder = Object.keys(t.sweep);
@@ -165,16 +244,20 @@ function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoo
     for (const a of s.over) if (!(a in t.sweep)) throw new PipelineError(`"${a}" is not a sweep axis (axes: ${sweepOrder.join(', ') || 'none'})`, t.locate(['stages', s.name, 'over']));
     for (const [k, v] of Object.entries(s.params)) for (const a of axesOf(t, v, ['stages', s.name, 'params', k])) axes.add(a);
     checkPorts(t, s, def);
+    checkOutputsFit(t, s, def, defs);
     for (const [, edge] of Object.entries(s.inputs)) if (!edge.gather) for (const up of edge.from) for (const a of stageAxes.get(up)!) axes.add(a);
     const ordered = sweepOrder.filter((a) => axes.has(a));
     stageAxes.set(s.name, ordered);
+    charge(t, s, ordered, stageAxes, budget);
     const nodes: PlanNode[] = [];
-    for (const coords of product(ordered, t.sweep)) {
-      const given = substitute(t, s.params, coords) as Record<string, unknown>;
+    const allCoords = product(ordered, t.sweep);
+    for (const coords of allCoords) {
+      // The first node of a stage stands for all of them in the estimate (0: already checked).
+      const given = substituteParams(t, s, coords, budget, coords === allCoords[0] ? allCoords.length : 0);
+      const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
       const { params, issue: paramIssue } = validateParams(def, given);
-      const issue = paramIssue ?? resolveFiles(def, params, projectRoot);
+      const issue = paramIssue ?? resolveFiles(t, s, def, params, projectRoot, at ? `, ${at.slice(2, -1)}` : '');
       if (issue) {
-        const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
         throw new PipelineError(`${issue.message}${at}`, { ...t.locate(['stages', s.name, 'params', issue.key]), key: `stages.${s.name}.params.${issue.key}` });
       }
       const inputs: PlanNode['inputs'] = {};
@@ -217,14 +300,19 @@ function checkPorts(t: TargetSpec, s: StageSpec, def: StageDefinition): void {
 }
 
 /** Expands a target and everything it includes into one deduplicated node list. */
-export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string): Expansion {
+export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, maxNodes = DEFAULT_MAX_NODES): Expansion {
   const nodes: PlanNode[] = [];
+  const budget = newBudget(maxNodes);
   const bySid = new Map<string, PlanNode>();
   const publish: Record<string, string> = {};
   const targets: TargetSpec[] = [];
+  // A target included from several places is expanded once.
+  const walked = new Set<TargetSpec>();
   const walk = (t: TargetSpec, prefix: string) => {
+    if (walked.has(t)) return;
+    walked.add(t);
     for (const child of t.include) walk(child, `${child.name}/`);
-    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes);
+    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes, budget);
     if (pub) publish[t.name] = pub;
     targets.push(t);
   };
@@ -233,8 +321,10 @@ export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, p
 }
 
 /** Every stage kind a target (and its includes) uses. */
-export function stageKinds(t: TargetSpec, out = new Set<string>()): Set<string> {
+export function stageKinds(t: TargetSpec, out = new Set<string>(), seen = new Set<TargetSpec>()): Set<string> {
+  if (seen.has(t)) return out;
+  seen.add(t);
   for (const s of Object.values(t.stages)) out.add(s.kind);
-  for (const c of t.include) stageKinds(c, out);
+  for (const c of t.include) stageKinds(c, out, seen);
   return out;
 }

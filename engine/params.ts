@@ -32,7 +32,7 @@ function checkScalar(spec: ParamSpec, type: string, v: unknown): string | undefi
   if (typeof v === 'number') {
     if (spec.min !== undefined && v < spec.min) return `expected a value >= ${spec.min}, got ${v}`;
     if (spec.greaterThan !== undefined && v <= spec.greaterThan) return `expected a value > ${spec.greaterThan}, got ${v}`;
-    if (spec.max !== undefined && v > spec.max) return `expected a value <= ${spec.max}, got ${v}`;
+    if (spec.max !== undefined && v > spec.max) return `expected a value <= ${spec.max}${spec.maxReason ? ` (${spec.maxReason})` : ''}, got ${v}`;
   }
   return undefined;
 }
@@ -58,7 +58,8 @@ export function validateParams(
 ): { params: Record<string, unknown>; issue?: ParamIssue } {
   const params: Record<string, unknown> = {};
   for (const key of Object.keys(given)) {
-    if (!(key in def.params)) {
+    // Own keys only: "constructor" is in every object.
+    if (!Object.hasOwn(def.params, key)) {
       const known = Object.keys(def.params).join(', ');
       return { params, issue: { key, message: `unknown param; this stage takes: ${known}` } };
     }

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Cache } from './cache.ts';
 import { loadTarget, resolveTargetFile, type TargetSpec } from './config.ts';
 import { PipelineError } from './errors.ts';
+import { resolveMaxNodes } from './limits.ts';
 import { expand, stageKinds, type Expansion } from './expand.ts';
 import { createStageResolver, type LoadedStage, type Roots, type StageResolver } from './stages.ts';
 
@@ -13,6 +14,8 @@ export interface SessionOptions {
   buildDir: string;
   cwd?: string;
   cacheDir?: string;
+  /** Node budget (--max-nodes); default $PIPELINE_MAX_NODES, else limits.DEFAULT_MAX_NODES. */
+  maxNodes?: number;
 }
 
 export interface Session {
@@ -21,6 +24,8 @@ export interface Session {
   resolver: StageResolver;
   reportsDir: string;
   defaultJobs: number;
+  /** Most nodes a command may expand; checked before they are built. */
+  maxNodes: number;
 }
 
 /** The project is the nearest folder (from cwd up) with a configs/ folder, else this package. */
@@ -44,6 +49,7 @@ export function openSession(opts: SessionOptions): Session {
     resolver: createStageResolver(roots),
     reportsDir: join(projectRoot, 'reports'),
     defaultJobs: availableParallelism(),
+    maxNodes: resolveMaxNodes(opts.maxNodes),
   };
 }
 
@@ -55,7 +61,7 @@ export interface Prepared {
 
 export async function prepareTarget(s: Session, name: string, profile?: string, set?: string[]): Promise<Prepared> {
   const file = resolveTargetFile(s.roots.projectRoot, name);
-  const target = loadTarget(file, { root: s.roots.projectRoot, profile, set });
+  const target = loadTarget(file, { root: s.roots.projectRoot, profile, set, maxNodes: s.maxNodes });
   const stages = new Map<string, LoadedStage>();
   for (const kind of stageKinds(target)) {
     try {
@@ -68,13 +74,15 @@ export async function prepareTarget(s: Session, name: string, profile?: string, 
     }
   }
   const defs = new Map([...stages].map(([k, v]) => [k, v.def]));
-  return { target, exp: expand(target, defs, s.roots.projectRoot), stages };
+  return { target, exp: expand(target, defs, s.roots.projectRoot, s.maxNodes), stages };
 }
 
-function findKindUse(t: TargetSpec, kind: string): ReturnType<TargetSpec['locate']> | undefined {
+function findKindUse(t: TargetSpec, kind: string, seen = new Set<TargetSpec>()): ReturnType<TargetSpec['locate']> | undefined {
+  if (seen.has(t)) return undefined;
+  seen.add(t);
   for (const s of Object.values(t.stages)) if (s.kind === kind) return t.locate(['stages', s.name, 'stage']);
   for (const c of t.include) {
-    const w = findKindUse(c, kind);
+    const w = findKindUse(c, kind, seen);
     if (w) return w;
   }
   return undefined;

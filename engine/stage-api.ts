@@ -28,12 +28,19 @@ export interface ParamSpec {
   /** Exclusive lower bound. */
   greaterThan?: number;
   max?: number;
+  /** Why `max` is what it is (e.g. what would not fit in memory); said when a value exceeds it. */
+  maxReason?: string;
   /** Param may be absent and has no default (the stage handles undefined). */
   optional?: boolean;
 }
 
 export interface InputSpec {
   doc: string;
+  /**
+   * Outputs this stage reads from the input (e.g. X.f64, y.f64, data.json). Where the upstream
+   * stage declares its `outputs`, wiring it here is checked at plan time.
+   */
+  needs?: readonly string[];
   /** The input is a list of upstream nodes (a `gather: true` edge). */
   gather?: boolean;
   optional?: boolean;
@@ -77,12 +84,28 @@ export interface ParamProblem {
   message: string;
 }
 
+/** A problem inside a data file; 1-based line and column. The message never quotes the file. */
+export interface FileProblem {
+  message: string;
+  /** Set when the problem is another param's (e.g. `targets` does not fit the file's classes). */
+  param?: string;
+  line?: number;
+  column?: number;
+}
+
 export interface StageDefinition<P = Record<string, any>> {
   description: string;
   params: Record<string, ParamSpec>;
   inputs?: Record<string, InputSpec>;
   /** Cross-parameter checks (e.g. N divisible by the class count); run at config time. */
   check?(params: P): ParamProblem | undefined;
+  /**
+   * Reads a `file` param's content at plan time, so that bad data is a located error (exit 2)
+   * before anything runs. `param` names the file param; `params` are the node's other params.
+   */
+  checkFile?(param: string, content: Uint8Array, params: P): FileProblem | undefined;
+  /** Names of the outputs every node writes (X.f64, data.json); inputs' `needs` are checked against them. */
+  outputs?: readonly string[];
   /**
    * Facts outside the code that change the numbers, for a project's own stage. Modules shared by
    * stages register theirs instead (registerKeyFacts), so that no stage can forget them.

@@ -1,3 +1,4 @@
+import { maxSquareSide, squareMatrixReason } from '../engine/memory.ts';
 import { defineStage, f64, single, type InputHandle } from '../engine/stage-api.ts';
 import { labelsFromSizes, readDataset, type Dataset } from './lib/dataset.ts';
 import { buildNet } from './lib/classifier-net.ts';
@@ -39,7 +40,7 @@ export default defineStage<Params>({
     'C-class classifier (MLP or small CNN, tfjs float32) trained by minibatch SGD on cross-entropy past zero training error; penultimate features and the classifier at checkpoints',
   params: {
     arch: { type: 'string', enum: ['mlp', 'cnn'], default: 'mlp', doc: 'mlp: ReLU layers of widths `hidden`; cnn: 3x3 conv + 2x2 max-pool per `channels`, then ReLU layers `hidden`' },
-    hidden: { type: 'integer[]', min: 1, default: [256, 256], doc: 'widths of the ReLU dense layers; the last one gives the penultimate features' },
+    hidden: { type: 'integer[]', min: 1, max: maxSquareSide(), maxReason: squareMatrixReason('a width x width weight matrix'), default: [256, 256], doc: 'widths of the ReLU dense layers; the last one gives the penultimate features' },
     channels: { type: 'integer[]', min: 1, default: [16, 32], doc: 'cnn only: channels of each convolution' },
     batch_norm: { type: 'boolean', default: false, doc: "batch normalisation before each hidden dense layer's ReLU; features are taken with the running statistics" },
     epochs: { type: 'integer', min: 1, default: 150, doc: 'passes over the training set' },
@@ -52,8 +53,8 @@ export default defineStage<Params>({
     seed: { type: 'integer', min: 0, doc: 'seed of the initial weights and of the minibatch order' },
   },
   inputs: {
-    data: { doc: 'training set (a dataset node, rows in class-block order, ≥ 3 classes)' },
-    test: { doc: 'test set of the same shape (for test accuracy)', optional: true },
+    data: { doc: 'training set (a dataset node, rows in class-block order, ≥ 3 classes)', needs: ['X.f64', 'y.f64', 'data.json'] },
+    test: { doc: 'test set of the same shape (for test accuracy)', optional: true, needs: ['X.f64', 'y.f64', 'data.json'] },
   },
   async run({ params: p, inputs, progress, log }) {
     const dataIn = single(inputs.data, 'data');

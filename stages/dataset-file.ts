@@ -1,77 +1,81 @@
 import { readFileSync } from 'node:fs';
-import { defineStage, type FileParam } from '../engine/stage-api.ts';
+import { maxSquareSide, squareMatrixReason } from '../engine/memory.ts';
+import { defineStage, type FileParam, type FileProblem } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
-import { datasetOutputs, defaultTargets, labelsFromSizes } from './lib/dataset.ts';
+import { DataFileError, readDataFile, type LoadedData } from './lib/data-file.ts';
+import { datasetOutputs, defaultTargets, labelsFromSizes, type Dataset } from './lib/dataset.ts';
 
 interface Params {
   path: FileParam;
   format: 'auto' | 'json' | 'csv';
+  targets?: number[];
 }
 
-interface Loaded {
-  rows: number[][];
-  labels: (string | number)[];
+function formatOf(p: Params): 'csv' | 'json' {
+  return p.format === 'auto' ? (p.path.path.toLowerCase().endsWith('.csv') ? 'csv' : 'json') : p.format;
 }
 
-/** JSON: {X: [[...]], y: [...]} or {X, class_sizes} (rows already in class-block order). */
-function fromJson(text: string): Loaded {
-  const doc = JSON.parse(text) as { X?: number[][]; y?: (string | number)[]; labels?: (string | number)[]; class_sizes?: number[] };
-  if (!Array.isArray(doc.X)) throw new Error('expected a JSON object with "X": [[...], ...] and "y" or "class_sizes"');
-  if (doc.class_sizes) {
-    const labels = doc.class_sizes.flatMap((n, c) => Array.from({ length: n }, () => c));
-    if (labels.length !== doc.X.length) throw new Error(`class_sizes sum to ${labels.length}, but X has ${doc.X.length} rows`);
-    return { rows: doc.X, labels };
+/**
+ * The label convention. Classes are taken in order of first appearance (for class_sizes: class
+ * 0, 1, ...) and rows are regrouped into class blocks (stable). The regression target of class c
+ * is `targets[c]` when given; else numeric labels are used as they are (so {X, class_sizes}, and
+ * a file labelled 0/1, give targets 0 and 1), and text labels get centred targets as `gaussian`
+ * does (-1, 1 for two classes; -3, -1, 1, 3 for four). `targets: [-1, 1]` gives a two-class
+ * file exactly what `gaussian` gives.
+ */
+function toDataset(loaded: LoadedData, p: Params): Dataset | FileProblem {
+  const { rows, labels } = loaded;
+  const d0 = rows[0].length;
+  if (d0 === 0) return { message: 'rows have no features', line: 1 };
+  const ragged = rows.findIndex((r) => r.length !== d0);
+  if (ragged >= 0) return { message: `row ${ragged} has ${rows[ragged].length} features, row 0 has ${d0}` };
+  if (rows.length > maxSquareSide()) return { message: `${rows.length} rows: ${squareMatrixReason('an N x N kernel matrix')}` };
+  const classes = [...new Set(labels.map(String))];
+  if (classes.length < 2) return { message: `needs at least 2 classes, found ${classes.length}` };
+  if (p.targets && p.targets.length !== classes.length) {
+    return { param: 'targets', message: `expected ${classes.length} values (one per class of the file, in order of first appearance), got ${p.targets.length}` };
   }
-  const labels = doc.y ?? doc.labels;
-  if (!Array.isArray(labels) || labels.length !== doc.X.length) throw new Error(`"y" must list one label per row of X (${doc.X.length})`);
-  return { rows: doc.X, labels };
+  const order = classes.flatMap((c) => labels.flatMap((l, i) => (String(l) === c ? [i] : [])));
+  const X = matrix(rows.length, d0);
+  order.forEach((src, dst) => X.data.set(rows[src], dst * d0));
+  const sizes = classes.map((c) => labels.filter((l) => String(l) === c).length);
+  const numeric = classes.every((c) => Number.isFinite(Number(c)));
+  const targets = p.targets ?? (numeric ? classes.map(Number) : defaultTargets(classes.length));
+  return { N: rows.length, d0, class_sizes: sizes, targets, X, y: labelsFromSizes(sizes, targets) };
 }
 
-/** CSV with a header; the column named label, y or class holds the class, the others are features. */
-function fromCsv(text: string): Loaded {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = lines[0].split(',').map((h) => h.trim());
-  const li = header.findIndex((h) => ['label', 'y', 'class'].includes(h.toLowerCase()));
-  if (li < 0) throw new Error(`the CSV header needs a column named label, y or class (got: ${header.join(', ')})`);
-  const rows: number[][] = [];
-  const labels: string[] = [];
-  lines.slice(1).forEach((line, i) => {
-    const cells = line.split(',').map((c) => c.trim());
-    if (cells.length !== header.length) throw new Error(`line ${i + 2}: ${cells.length} cells, the header has ${header.length}`);
-    const row = cells.filter((_, j) => j !== li).map(Number);
-    const bad = row.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`line ${i + 2}: "${cells.filter((_, j) => j !== li)[bad]}" is not a number`);
-    rows.push(row);
-    labels.push(cells[li]);
-  });
-  return { rows, labels };
+function load(content: Uint8Array, p: Params): Dataset | FileProblem {
+  try {
+    return toDataset(readDataFile(content, formatOf(p)), p);
+  } catch (e) {
+    if (e instanceof DataFileError) return e.problem;
+    throw e;
+  }
 }
+
+const isProblem = (v: Dataset | FileProblem): v is FileProblem => typeof (v as FileProblem).message === 'string';
 
 export default defineStage<Params>({
-  description: "A user's dataset from a JSON ({X, y} or {X, class_sizes}) or CSV (features + a label column) file",
+  description:
+    "A user's dataset from a JSON ({X, y} or {X, class_sizes}) or CSV (features + a label column) file, read strictly; classes in order of first appearance; targets from the labels when numeric (0/1 stay 0/1), else centred (-1, 1), or as given by `targets`",
   params: {
-    path: { type: 'file', doc: 'data file, relative to the project root' },
+    path: { type: 'file', doc: 'data file, relative to the project root (outside it only as an absolute path given with --set)' },
     format: { type: 'string', enum: ['auto', 'json', 'csv'], default: 'auto', doc: 'file format (auto: by extension)' },
+    targets: {
+      type: 'number[]',
+      optional: true,
+      doc: 'regression target per class, classes in order of first appearance (class_sizes: 0, 1, ...); default: numeric labels as they are, text labels centred; [-1, 1] matches gaussian',
+    },
+  },
+  outputs: ['X.f64', 'y.f64', 'data.json'],
+  // At plan time: bad data is an error with the file's line and column before anything runs.
+  checkFile(_param, content, p) {
+    const r = load(content, p);
+    return isProblem(r) ? r : undefined;
   },
   run({ params: p, file }) {
-    const text = readFileSync(file(p.path), 'utf8');
-    const format = p.format === 'auto' ? (p.path.path.toLowerCase().endsWith('.csv') ? 'csv' : 'json') : p.format;
-    const { rows, labels } = format === 'csv' ? fromCsv(text) : fromJson(text);
-    if (rows.length === 0) throw new Error(`${p.path.path}: no rows`);
-    const d0 = rows[0].length;
-    rows.forEach((r, i) => {
-      if (r.length !== d0) throw new Error(`${p.path.path}: row ${i} has ${r.length} features, row 0 has ${d0}`);
-    });
-    // Classes in order of first appearance; rows regrouped into class blocks (stable).
-    const classes = [...new Set(labels.map(String))];
-    if (classes.length < 2) throw new Error(`${p.path.path}: needs at least 2 classes, found ${classes.length}`);
-    const order = classes.flatMap((c) => labels.flatMap((l, i) => (String(l) === c ? [i] : [])));
-    const X = matrix(rows.length, d0);
-    order.forEach((src, dst) => X.data.set(rows[src], dst * d0));
-    const sizes = classes.map((c) => labels.filter((l) => String(l) === c).length);
-    // Numeric labels are used as regression targets as they are; others get centred defaults.
-    const numeric = classes.every((c) => Number.isFinite(Number(c)));
-    const targets = numeric ? classes.map(Number) : defaultTargets(classes.length);
-    return datasetOutputs({ N: rows.length, d0, class_sizes: sizes, targets, X, y: labelsFromSizes(sizes, targets) });
+    const r = load(readFileSync(file(p.path)), p);
+    if (isProblem(r)) throw new Error(`${p.path.path}${r.line ? `:${r.line}${r.column ? `:${r.column}` : ''}` : ''}: ${r.message}`);
+    return datasetOutputs(r);
   },
 });

@@ -31,7 +31,7 @@ export default defineStage<Params>({
     },
     save_kernels: { type: 'boolean', default: false, doc: 'also store Q1 at the NNGP point and at the end, and the final Σ (for heatmaps)' },
   },
-  inputs: { data: { doc: 'a dataset node' } },
+  inputs: { data: { doc: 'a dataset node', needs: ['X.f64', 'y.f64', 'data.json'] } },
   run({ params: p, inputs, progress, log }) {
     const data = readDataset(single(inputs.data, 'data'));
     const problem = { X: data.X, y: data.y, sig2: p.sig2, sigw2: p.sigw2, siga2: p.siga2, compat: p.compat === 'shallow_nc1' };

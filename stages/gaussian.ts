@@ -1,3 +1,4 @@
+import { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from '../engine/memory.ts';
 import { defineStage } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { Rng } from '../numerics/rng.ts';
@@ -22,8 +23,8 @@ function sizesOf(p: Params): number[] {
 export default defineStage<Params>({
   description: 'Gaussian classes: class c has i.i.d. coordinates N(means[c], std²), rows in class-block order',
   params: {
-    N: { type: 'integer', min: 1, doc: 'number of samples' },
-    d0: { type: 'integer', min: 1, doc: 'input dimension' },
+    N: { type: 'integer', min: 1, max: maxSquareSide(), maxReason: squareMatrixReason('an N x N kernel matrix'), doc: 'number of samples' },
+    d0: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `one row of X must fit in this machine's ${formatBytes(memoryBytes())}`, doc: 'input dimension' },
     means: { type: 'number[]', default: [-2, 2], doc: 'class means (scalar per class, broadcast over d0); their count is the class count' },
     std: { type: 'number', min: 0, default: 0.5, doc: 'standard deviation of every class' },
     stds: { type: 'number[]', min: 0, optional: true, doc: 'per-class standard deviations (overrides std)' },
@@ -32,6 +33,9 @@ export default defineStage<Params>({
     seed: { type: 'integer', min: 0, doc: 'random seed' },
   },
   check(p) {
+    if (p.N * p.d0 > maxFloat64Values()) {
+      return { key: 'd0', message: `X (N x d0 = ${p.N} x ${p.d0} float64) needs ${formatBytes(p.N * p.d0 * 8)}; this machine has ${formatBytes(memoryBytes())}` };
+    }
     const C = p.means.length;
     if (C < 2) return { key: 'means', message: `expected at least 2 class means, got ${C}` };
     if (p.class_sizes) {
@@ -45,6 +49,7 @@ export default defineStage<Params>({
     if (p.targets && p.targets.length !== C) return { key: 'targets', message: `expected ${C} values (one per mean), got ${p.targets.length}` };
     return undefined;
   },
+  outputs: ['X.f64', 'y.f64', 'data.json'],
   run({ params: p }) {
     const sizes = sizesOf(p);
     const X = matrix(p.N, p.d0);

@@ -28,7 +28,9 @@ export default defineStage<Params>({
     },
     save_matrix: { type: 'boolean', default: false, doc: 'also store the N x N kernel (8 N² bytes)' },
   },
-  inputs: { data: { doc: 'a dataset node (gaussian, dataset-file)' } },
+  inputs: { data: { doc: 'a dataset node (gaussian, dataset-file)', needs: ['X.f64', 'y.f64', 'data.json'] } },
+  // K.f64 too with save_matrix: only what every node writes is declared.
+  outputs: ['stats.json'],
   run({ params: p, inputs }) {
     const data = readDataset(single(inputs.data, 'data'));
     const { K, compatScalar } = limitingKernel(data.X, {

@@ -34,6 +34,7 @@ export default defineStage<Params>({
     pool: { type: 'integer', enum: [1, 2, 4], default: 1, doc: 'average-pool k x k pixel blocks: 28x28 images become 28/k x 28/k' },
   },
   env: () => ({ mnist: packageVersion() }),
+  outputs: ['X.f64', 'y.f64', 'data.json'],
   check(p) {
     if (new Set(p.classes).size !== p.classes.length) return { key: 'classes', message: `expected distinct digits, got [${p.classes.join(', ')}]` };
     if (p.classes.length < 2) return { key: 'classes', message: 'expected at least 2 digits' };

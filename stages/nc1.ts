@@ -20,6 +20,7 @@ export default defineStage<Params>({
   inputs: {
     data: { doc: 'the node holding the array; class sizes come from its data.json or stats.json' },
   },
+  outputs: ['nc1.json'],
   run({ params: p, inputs }) {
     const input = single(inputs.data, 'data');
     const info = input.outputs.includes('data.json') ? input.json<DataInfo>('data.json') : input.json<DataInfo>('stats.json');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { formatBytes, maxFloat64Values, memoryBytes } from '../engine/memory.ts';
 import { defineStage, single, type FileParam } from '../engine/stage-api.ts';
 import { jacobiEigen } from '../numerics/jacobi.ts';
 import { Rng } from '../numerics/rng.ts';
@@ -55,7 +56,7 @@ export default defineStage<Params>({
   description: '2-layer network trained by full-batch gradient descent on MSE (tfjs, float32); NC1 of hidden features and outputs',
   params: {
     activation: { type: 'string', enum: ['erf', 'relu'], default: 'erf', doc: 'hidden activation' },
-    h: { type: 'integer', min: 1, default: 500, doc: 'hidden width' },
+    h: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `the h float64 weights of W2 must fit in this machine's ${formatBytes(memoryBytes())}`, default: 500, doc: 'hidden width' },
     sigma_w: { type: 'number', greaterThan: 0, default: 1, doc: 'W1 ~ N(0, σ_w²/d0)' },
     sigma_b: { type: 'number', min: 0, default: 0, doc: 'biases ~ N(0, σ_b²)' },
     w2_std: { type: 'number', greaterThan: 0, default: 1.97, doc: 'W2 ~ N(0, w2_std²/h)' },
@@ -68,7 +69,7 @@ export default defineStage<Params>({
     init: { type: 'file', optional: true, doc: 'initial weights (JSON with PyTorch names) instead of the seeded draw' },
     spectrum: { type: 'boolean', default: false, doc: 'also the eigenvalues of W1ᵀW1 at init and at the end (d0 x d0)' },
   },
-  inputs: { data: { doc: 'a dataset node (rows in class-block order)' } },
+  inputs: { data: { doc: 'a dataset node (rows in class-block order)', needs: ['X.f64', 'y.f64', 'data.json'] } },
   async run({ params: p, inputs, progress, file, log }) {
     const data = readDataset(single(inputs.data, 'data'));
     const tf = await loadTf();

@@ -2,6 +2,7 @@
 import pLimit from 'p-limit';
 import type { NodeMeta } from '../cache.ts';
 import { PipelineError } from '../errors.ts';
+import { targetNameProblem } from '../names.ts';
 import { failureOf } from '../executors/job.ts';
 import { WorkerPool } from '../executors/worker-pool.ts';
 import { canonicalJson, sha256 } from '../hash.ts';
@@ -67,6 +68,8 @@ export async function verifyCommand(opts: SessionOptions & { target?: string; sa
 async function verifyWith(s: Session, opts: { target?: string; sample?: number; jobs?: number }): Promise<VerifyResult> {
   let keys: string[];
   if (opts.target) {
+    const bad = targetNameProblem(opts.target);
+    if (bad) throw new PipelineError(bad, { key: '[target]' });
     const last = s.cache.readLastRun(opts.target);
     if (!last.size) throw new PipelineError(`target "${opts.target}" has not been run with this cache (${s.cache.dir})`);
     keys = [...new Set([...last.values()].map((v) => v.key))];

@@ -24,6 +24,7 @@ export interface RunOpts {
   profile?: string;
   force?: boolean;
   jobs?: number;
+  maxNodes?: number;
 }
 
 export function run(dir: string, target: string, o: RunOpts = {}): Promise<RunSummary> {

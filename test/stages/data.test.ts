@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { F64Array } from '../../engine/stage-api.ts';
+import { maxSquareSide } from '../../engine/limits.ts';
 import gaussian from '../../stages/gaussian.ts';
 import { checkParams, runStage } from '../helpers/stage.ts';
 
@@ -37,6 +38,13 @@ test('gaussian: impossible values are refused with the key at fault', () => {
   assert.match(checkParams(gaussian, { N: 64, d0: 0, seed: 0 })!, /^d0: expected a value >= 1/);
   assert.match(checkParams(gaussian, { N: 64, d0: 2, std: -1, seed: 0 })!, /^std: expected a value >= 0/);
   assert.match(checkParams(gaussian, { N: 64, d0: 2, class_sizes: [10, 10], seed: 0 })!, /^class_sizes: sizes sum to 20, but N = 64/);
+});
+
+test('gaussian: sizes no machine holds are refused before anything runs, with the number', () => {
+  const n = maxSquareSide();
+  assert.is(checkParams(gaussian, { N: 2 * Math.floor(n / 2), d0: 1, seed: 0 }), undefined);
+  assert.match(checkParams(gaussian, { N: 1e12, d0: 2, seed: 0 })!, new RegExp(`^N: expected a value <= ${n} \\(an N x N kernel matrix of float64 must fit in this machine's .*GiB`));
+  assert.match(checkParams(gaussian, { N: 50000, d0: 1e6, seed: 0 })!, /^d0: X \(N x d0 = 50000 x 1000000 float64\) needs 372\.5 GiB/);
 });
 
 test.run();
