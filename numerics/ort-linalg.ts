@@ -1,0 +1,296 @@
+/**
+ * The `ort` linear-algebra backend: float64 on ONNX Runtime, whose MLAS DGEMM is the fast path a
+ * plain `npm install` gets (no OpenBLAS needed). Every O(n³) phase is a few large MatMul/Gemm
+ * calls over blocks; only O(n·nb²) work on nb x nb diagonal blocks runs in TypeScript:
+ *
+ * - Cholesky, blocked right-looking: factor the diagonal block T11 = L11 L11ᵀ and invert L11 in
+ *   TS; then one graph gives the panel L21 = T21 L11⁻ᵀ and the trailing update T22 − L21 L21ᵀ,
+ *   which is the next step's T (contiguous, so nothing is re-gathered between steps).
+ * - Lower-triangular inverse by block rows: Linv[I, :I] = −Linv[I,I] (L[I, :I] Linv[:I, :I]), the
+ *   diagonal blocks' inverses being the ones the Cholesky already made.
+ * - A⁻¹ = Linvᵀ Linv (LAPACK's potri = trtri + lauum), lower triangle by block rows:
+ *   C[I, :I+1] = Linv[I:, I]ᵀ Linv[I:, :I+1], which skips the zeros of the triangular factors.
+ *
+ * The triangular solve of the panel is a product with the diagonal block's inverse, as in
+ * blocked GPU Cholesky codes: for the well-conditioned diagonal blocks of SPD matrices this is
+ * as accurate as a substitution (test/numerics/backend.test.ts compares all backends to 1e-12).
+ * Never ORT's com.microsoft Inverse: an LU, 4x slower than this at N = 1024.
+ */
+import { inverseGeneral as inverseGeneralJs } from './linalg.ts';
+import { matrix, mirrorLower, type Matrix } from './matrix.ts';
+import { Graph } from './onnx-graph.ts';
+import { ortIsa, ortThreads, type OrtRuntime, type OrtTensor } from './ort.ts';
+
+/** Diagonal block size: 128 had the least CPU time at N = 1024 of 64, 128 and 256 (contended machine, process CPU time). */
+export const BLOCK = 128;
+
+/** Y = op(A) op(B), any sizes: one session for all shapes. */
+function gemmGraph(transA: boolean, transB: boolean): Uint8Array {
+  const g = new Graph(`gemm_${+transA}${+transB}`);
+  g.input('A', 'float64', ['a0', 'a1']);
+  g.input('B', 'float64', ['b0', 'b1']);
+  g.op('Gemm', ['A', 'B'], { transA: +transA, transB: +transB }, 'Y');
+  g.output('Y', 'float64', ['m', 'n']);
+  return g.model();
+}
+
+/** scale · X Xᵀ + shift (full; the lower triangle is what callers read). */
+function gramGraph(): Uint8Array {
+  const g = new Graph('gram');
+  g.input('X', 'float64', ['n', 'd']);
+  g.input('scale', 'float64', []);
+  g.input('shift', 'float64', []);
+  const p = g.op('Gemm', ['X', 'X'], { transB: 1 });
+  g.op('Add', [g.op('Mul', [p, 'scale']), 'shift'], {}, 'Y');
+  g.output('Y', 'float64', ['n', 'n']);
+  return g.model();
+}
+
+/**
+ * One right-looking Cholesky step on the trailing matrix T (m x m) whose leading k x k block is
+ * already factored: L21 = T[k:, :k] · L11⁻ᵀ and S = T[k:, k:] − L21 L21ᵀ.
+ */
+function choleskyStepGraph(): Uint8Array {
+  const g = new Graph('cholesky_step');
+  g.input('T', 'float64', ['m', 'm']);
+  g.input('L11invT', 'float64', ['k', 'k']);
+  for (const n of ['s21', 'e21', 's22', 'e22']) g.input(n, 'int64', [2]);
+  const axes = g.constant([0, 1], 'int64', [2]);
+  const T21 = g.op('Slice', ['T', 's21', 'e21', axes]);
+  const T22 = g.op('Slice', ['T', 's22', 'e22', axes]);
+  g.op('MatMul', [T21, 'L11invT'], {}, 'L21');
+  g.op('Gemm', ['L21', 'L21', T22], { transB: 1, alpha: { f: -1 }, beta: { f: 1 } }, 'S');
+  g.output('L21', 'float64', ['r', 'k']);
+  g.output('S', 'float64', ['r', 'r']);
+  return g.model();
+}
+
+/** Block row of a lower-triangular inverse: −LinvII (Lrow LinvTop). */
+function triangularInverseRowGraph(): Uint8Array {
+  const g = new Graph('trtri_row');
+  g.input('Lrow', 'float64', ['k', 'p']);
+  g.input('LinvTop', 'float64', ['p', 'p']);
+  g.input('LinvII', 'float64', ['k', 'k']);
+  const P = g.op('MatMul', ['Lrow', 'LinvTop']);
+  g.op('Gemm', ['LinvII', P], { alpha: { f: -1 } }, 'Y');
+  g.output('Y', 'float64', ['k', 'p']);
+  return g.model();
+}
+
+/** Block row of Linvᵀ Linv: R holds rows I·nb… of Linv; Y = R[:, c0:c1]ᵀ R[:, 0:c1]. */
+function lowerGramRowGraph(): Uint8Array {
+  const g = new Graph('lauum_row');
+  g.input('R', 'float64', ['r', 'n']);
+  for (const n of ['sa', 'ea', 'sb', 'eb']) g.input(n, 'int64', [2]);
+  const axes = g.constant([0, 1], 'int64', [2]);
+  const A = g.op('Slice', ['R', 'sa', 'ea', axes]);
+  const B = g.op('Slice', ['R', 'sb', 'eb', axes]);
+  g.op('Gemm', [A, B], { transA: 1 }, 'Y');
+  g.output('Y', 'float64', ['k', 'c']);
+  return g.model();
+}
+
+/**
+ * In-place Cholesky of the k x k block at offset 0 of a row-major array with row stride `stride`,
+ * lower triangle read and written; false if not positive definite.
+ */
+function smallCholesky(a: Float64Array, k: number, stride: number, out: Float64Array): boolean {
+  // out (k x k, row-major) receives L11; a is only read.
+  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) out[i * k + j] = a[i * stride + j];
+  for (let j = 0; j < k; j++) {
+    const rj = j * k;
+    let d = out[rj + j];
+    for (let p = 0; p < j; p++) d -= out[rj + p] * out[rj + p];
+    if (!(d > 0)) return false;
+    const ljj = Math.sqrt(d);
+    out[rj + j] = ljj;
+    const inv = 1 / ljj;
+    for (let i = j + 1; i < k; i++) {
+      const ri = i * k;
+      let s = out[ri + j];
+      for (let p = 0; p < j; p++) s -= out[ri + p] * out[rj + p];
+      out[ri + j] = s * inv;
+    }
+  }
+  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) out[i * k + j] = 0;
+  return true;
+}
+
+/**
+ * Inverse of a small lower-triangular L (k x k) by rows: X[i, :i] = −(Σ_p L[i,p] X[p, :i]) / L[i,i],
+ * accumulated over contiguous row segments.
+ */
+function smallLowerInverse(L: Float64Array, k: number): Float64Array {
+  const X = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    const ri = i * k;
+    for (let p = 0; p < i; p++) {
+      const lip = L[ri + p];
+      if (lip === 0) continue;
+      const rp = p * k;
+      for (let j = 0; j <= p; j++) X[ri + j] += lip * X[rp + j];
+    }
+    const inv = 1 / L[ri + i];
+    for (let j = 0; j < i; j++) X[ri + j] *= -inv;
+    X[ri + i] = inv;
+  }
+  return X;
+}
+
+function transposeSquare(a: Float64Array, k: number): Float64Array {
+  const t = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) t[j * k + i] = a[i * k + j];
+  return t;
+}
+
+interface Factor {
+  /** L (n x n, row-major, upper triangle zero). */
+  L: Float64Array;
+  /** Inverses of the diagonal blocks of L, in block order. */
+  diagInv: Float64Array[];
+}
+
+export function ortLinalgFactory(ort: OrtRuntime) {
+  let threads = ortThreads();
+  const session = (key: string, build: () => Uint8Array) => ort.session(key, threads, build);
+  const f64 = (data: Float64Array, dims: number[]) => ort.tensor('float64', data, dims);
+  const i64 = (a: number, b: number) => ort.tensor('int64', BigInt64Array.from([BigInt(a), BigInt(b)]), [2]);
+  const data = (t: OrtTensor) => t.data as Float64Array;
+
+  const gemm = (A: Matrix, B: Matrix, transA: boolean, transB: boolean): Matrix => {
+    const m = transA ? A.cols : A.rows;
+    const n = transB ? B.rows : B.cols;
+    const kA = transA ? A.rows : A.cols;
+    const kB = transB ? B.cols : B.rows;
+    if (kA !== kB) throw new RangeError(`cannot multiply ${A.rows}x${A.cols}${transA ? 'ᵀ' : ''} by ${B.rows}x${B.cols}${transB ? 'ᵀ' : ''}`);
+    if (m === 0 || n === 0) return matrix(m, n);
+    if (kA === 0) return matrix(m, n);
+    const key = `gemm_${+transA}${+transB}`;
+    const out = session(key, () => gemmGraph(transA, transB)).run({ A: f64(A.data, [A.rows, A.cols]), B: f64(B.data, [B.rows, B.cols]) });
+    return matrix(m, n, data(out.Y));
+  };
+
+  /** Blocked Cholesky of the SPD matrix whose lower triangle is in a (n x n); undefined if not SPD. */
+  const factor = (a: Float64Array, n: number): Factor | undefined => {
+    const L = new Float64Array(n * n);
+    const diagInv: Float64Array[] = [];
+    // T: the trailing matrix still to factor, contiguous m x m. Only its lower triangle is read:
+    // the diagonal block's factorisation reads j <= i, the panel lies below the block, and the
+    // update is elementwise in T22, so whatever the upper triangle holds (NaN included) stays there.
+    let T: Float64Array = a;
+    let m = n;
+    for (let k0 = 0; k0 < n; k0 += BLOCK) {
+      const k = Math.min(BLOCK, m);
+      const L11 = new Float64Array(k * k);
+      if (!smallCholesky(T, k, m, L11)) return undefined;
+      const L11inv = smallLowerInverse(L11, k);
+      diagInv.push(L11inv);
+      for (let i = 0; i < k; i++) L.set(L11.subarray(i * k, i * k + i + 1), (k0 + i) * n + k0);
+      const r = m - k;
+      if (r === 0) break;
+      const out = session('cholesky_step', choleskyStepGraph).run({
+        T: f64(T, [m, m]),
+        L11invT: f64(transposeSquare(L11inv, k), [k, k]),
+        s21: i64(k, 0),
+        e21: i64(m, k),
+        s22: i64(k, k),
+        e22: i64(m, m),
+      });
+      const L21 = data(out.L21);
+      for (let i = 0; i < r; i++) L.set(L21.subarray(i * k, (i + 1) * k), (k0 + k + i) * n + k0);
+      T = data(out.S);
+      m = r;
+    }
+    return { L, diagInv };
+  };
+
+  /**
+   * Lower-triangular inverse of the factor, by block rows, over L itself: block row I reads L's
+   * row I (copied out first) and the inverse's rows above it, which are already final.
+   */
+  const lowerInverseInPlace = ({ L, diagInv }: Factor, n: number): Float64Array => {
+    diagInv.forEach((D, I) => {
+      const k0 = I * BLOCK;
+      const k = Math.min(BLOCK, n - k0);
+      const p = k0;
+      let Y: Float64Array | undefined;
+      if (I > 0) {
+        const Lrow = new Float64Array(k * p);
+        for (let i = 0; i < k; i++) Lrow.set(L.subarray((k0 + i) * n, (k0 + i) * n + p), i * p);
+        const top = new Float64Array(p * p);
+        for (let i = 0; i < p; i++) top.set(L.subarray(i * n, i * n + i + 1), i * p);
+        Y = data(session('trtri_row', triangularInverseRowGraph).run({ Lrow: f64(Lrow, [k, p]), LinvTop: f64(top, [p, p]), LinvII: f64(D, [k, k]) }).Y);
+      }
+      for (let i = 0; i < k; i++) {
+        if (Y) L.set(Y.subarray(i * p, (i + 1) * p), (k0 + i) * n);
+        L.set(D.subarray(i * k, i * k + i + 1), (k0 + i) * n + k0);
+      }
+    });
+    return L;
+  };
+
+  /**
+   * Lower triangle of Xᵀ X for lower-triangular X (n x n), into X itself: block row I of the
+   * product reads X's rows from I on, and later block rows read only rows after I's.
+   */
+  const lowerGramInPlace = (X: Float64Array, n: number): Float64Array => {
+    for (let k0 = 0; k0 < n; k0 += BLOCK) {
+      const k = Math.min(BLOCK, n - k0);
+      const c = k0 + k;
+      const r = n - k0;
+      const Y = data(
+        session('lauum_row', lowerGramRowGraph).run({
+          R: f64(X.subarray(k0 * n), [r, n]),
+          sa: i64(0, k0),
+          ea: i64(r, c),
+          sb: i64(0, 0),
+          eb: i64(r, c),
+        }).Y,
+      );
+      for (let i = 0; i < k; i++) X.set(Y.subarray(i * c, i * c + k0 + i + 1), (k0 + i) * n);
+    }
+    return X;
+  };
+
+  const inverseLower = (A: Matrix): Matrix => {
+    const n = A.rows;
+    const f = factor(A.data, n);
+    if (!f) throw new RangeError('matrix is not symmetric positive definite');
+    return matrix(n, n, lowerGramInPlace(lowerInverseInPlace(f, n), n));
+  };
+
+  return {
+    name: 'ort' as const,
+    /**
+     * The ORT version and the ISA its kernels dispatch to change bits; the thread count does not
+     * (test/numerics/ort.test.ts), so it is not here.
+     */
+    env: { linalg: 'ort', ort: ort.version, ort_isa: ortIsa() },
+    inverseSPD: (A: Matrix) => mirrorLower(inverseLower(A)),
+    inverseSPDLower: inverseLower,
+    choleskyLower(A: Matrix): Matrix | undefined {
+      const f = factor(A.data, A.rows);
+      return f && matrix(A.rows, A.rows, f.L);
+    },
+    inverseGeneral: inverseGeneralJs,
+    symmetricTimes: (A: Matrix, B: Matrix) => gemm(mirrorLower(A), B, false, false),
+    gramLower(X: Matrix, scale: number, shift: number): Matrix {
+      if (X.rows === 0) return matrix(0, 0);
+      const out = session('gram', gramGraph).run({ X: f64(X.data, [X.rows, X.cols]), scale: f64(Float64Array.of(scale), []), shift: f64(Float64Array.of(shift), []) });
+      return matrix(X.rows, X.rows, data(out.Y));
+    },
+    multiplyABt: (A: Matrix, B: Matrix) => gemm(A, B, false, true),
+    multiplyAtB: (A: Matrix, B: Matrix) => gemm(A, B, true, false),
+    multiply: (A: Matrix, B: Matrix) => gemm(A, B, false, false),
+    symmetricABtLower: (A: Matrix, B: Matrix) => gemm(A, B, false, true),
+    withThreads<T>(n: number, fn: () => T): T {
+      const before = threads;
+      threads = n;
+      try {
+        return fn();
+      } finally {
+        threads = before;
+      }
+    },
+  };
+}
