@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { gramLower as gramLowerJs, multiplyABt as multiplyABtJs, productLower, transpose } from './gram.ts';
 import { choleskyInPlace, inverseGeneral as inverseGeneralJs, inverseSPD as inverseSPDJs, multiply as multiplyJs, multiplyTransposeA as multiplyTransposeAJs } from './linalg.ts';
 import { matrix, mirrorLower, type Matrix } from './matrix.ts';
-import { loadOrt, ortUnavailable } from './ort.ts';
+import { ortInstalled, requireOrt } from './ort.ts';
 import { ortLinalgFactory } from './ort-linalg.ts';
 import { withThreads as withJsThreads } from './parallel.ts';
 
@@ -150,11 +150,14 @@ function findAddon(): string | undefined {
 let chosen: Linalg | undefined;
 let ortBackend: Linalg | null | undefined;
 
-/** The ONNX Runtime backend, or undefined where onnxruntime-node cannot load. */
+/**
+ * The ONNX Runtime backend, or undefined where onnxruntime-node is not installed for this
+ * platform. ORT itself loads at the first operation (an error then if its binary does not load).
+ */
 export function loadOrtLinalg(): Linalg | undefined {
   if (ortBackend === undefined) {
-    const ort = loadOrt();
-    ortBackend = ort ? ortLinalgFactory(ort) : null;
+    const installed = ortInstalled();
+    ortBackend = installed ? ortLinalgFactory(installed.version, requireOrt) : null;
   }
   return ortBackend ?? undefined;
 }
@@ -187,7 +190,7 @@ export function backend(): Linalg {
   if (want === 'js') return (chosen = jsLinalg);
   if (want === 'ort') {
     const ort = loadOrtLinalg();
-    if (!ort) throw new Error(`PIPELINE_LINALG=ort, but onnxruntime-node does not load here: ${ortUnavailable()}`);
+    if (!ort) throw new Error(`PIPELINE_LINALG=ort, but onnxruntime-node is not installed for ${process.platform}-${process.arch} (or PIPELINE_ORT=off)`);
     return (chosen = ort);
   }
   const native = loadNative();

@@ -150,11 +150,15 @@ interface Factor {
   diagInv: Float64Array[];
 }
 
-export function ortLinalgFactory(ort: OrtRuntime) {
+/**
+ * The backend over a runtime loaded on first use (runtime() is called by the first operation, not
+ * here: the backend's env is read in the scheduler's thread, which should not load ORT).
+ */
+export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
   let threads = ortThreads();
-  const session = (key: string, build: () => Uint8Array) => ort.session(key, threads, build);
-  const f64 = (data: Float64Array, dims: number[]) => ort.tensor('float64', data, dims);
-  const i64 = (a: number, b: number) => ort.tensor('int64', BigInt64Array.from([BigInt(a), BigInt(b)]), [2]);
+  const session = (key: string, build: () => Uint8Array) => runtime().session(key, threads, build);
+  const f64 = (data: Float64Array, dims: number[]) => runtime().tensor('float64', data, dims);
+  const i64 = (a: number, b: number) => runtime().tensor('int64', BigInt64Array.from([BigInt(a), BigInt(b)]), [2]);
   const data = (t: OrtTensor) => t.data as Float64Array;
 
   const gemm = (A: Matrix, B: Matrix, transA: boolean, transB: boolean): Matrix => {
@@ -265,7 +269,7 @@ export function ortLinalgFactory(ort: OrtRuntime) {
      * The ORT version and the ISA its kernels dispatch to change bits; the thread count does not
      * (test/numerics/ort.test.ts), so it is not here.
      */
-    env: { linalg: 'ort', ort: ort.version, ort_isa: ortIsa() },
+    env: { linalg: 'ort', ort: version, ort_isa: ortIsa() },
     inverseSPD: (A: Matrix) => mirrorLower(inverseLower(A)),
     inverseSPDLower: inverseLower,
     choleskyLower(A: Matrix): Matrix | undefined {

@@ -6,11 +6,12 @@
  *
  * loadOrt() returns undefined, with the reason in ortUnavailable(), where the package or its
  * native binary cannot load (an unsupported platform): callers then take today's paths.
+ * PIPELINE_ORT=off makes it unavailable (to test and run those paths on a machine that has it).
  *
  * One InferenceSession per (graph, intra-op thread count), built once and cached for the life of
  * the thread; graphs use symbolic dimensions where one session can serve every size.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -108,14 +109,35 @@ export function ortUnavailable(): string {
   return failure;
 }
 
-/** The installed onnxruntime-node version without loading it (for node keys' env), or 'missing'. */
-export function ortVersion(): string {
-  try {
-    const require = createRequire(import.meta.url);
-    return String(JSON.parse(readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')).version);
-  } catch {
-    return 'missing';
+let installed: { version: string } | null | undefined;
+
+/**
+ * onnxruntime-node as installed, without loading it: its version when the package and its native
+ * binary for this platform are present, else undefined. Node keys' env is computed in the
+ * scheduler's thread, where loading ORT would cost every run (even a no-op one) ~0.1–0.2 s; so
+ * keys say 'ort' from what is installed, and the worker fails loudly if it then does not load.
+ */
+export function ortInstalled(): { version: string } | undefined {
+  if (installed === undefined) {
+    installed = null;
+    if (process.env.PIPELINE_ORT !== 'off') {
+      try {
+        const dir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+        const binary = join(dir, 'bin', 'napi-v6', process.platform, process.arch, 'onnxruntime_binding.node');
+        if (existsSync(binary)) installed = { version: String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version) };
+      } catch {
+        // not installed
+      }
+    }
   }
+  return installed ?? undefined;
+}
+
+/** ONNX Runtime, or an error saying why it does not load (for backends that the key says run on ORT). */
+export function requireOrt(): OrtRuntime {
+  const ort = loadOrt();
+  if (!ort) throw new Error(`onnxruntime-node does not load here: ${ortUnavailable()}`);
+  return ort;
 }
 
 /**
