@@ -31,8 +31,9 @@ export default defineStage<Params>({
   },
   env: () => backend().env,
   inputs: { data: { doc: 'a dataset node (gaussian, dataset-file)' } },
-  run({ params: p, inputs }) {
+  run({ params: p, inputs, log }) {
     const data = readDataset(single(inputs.data, 'data'));
+    log(`linear algebra on ${backend().name}`);
     const { K, compatScalar } = limitingKernel(data.X, {
       activation: p.activation,
       model: p.model,
