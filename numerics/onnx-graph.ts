@@ -16,7 +16,7 @@ function onnx(): typeof OnnxNs {
 export type ElemType = 'float32' | 'float64' | 'int64' | 'bool';
 export type Dim = number | string;
 /** Attribute values: a whole number is an INT, { f } a FLOAT (Gemm's alpha), a list INTS. */
-export type AttrValue = number | { f: number } | number[] | string;
+export type AttrValue = number | { f: number } | number[] | string | Graph;
 
 const ELEM: Record<ElemType, number> = { float32: 1, int64: 7, bool: 9, float64: 11 };
 
@@ -37,6 +37,7 @@ function attribute(name: string, v: AttrValue) {
   const T = o.AttributeProto.AttributeType;
   if (typeof v === 'string') return o.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
   if (Array.isArray(v)) return o.AttributeProto.create({ name, type: T.INTS, ints: v });
+  if (v instanceof Graph) return o.AttributeProto.create({ name, type: T.GRAPH, g: v.proto() });
   if (typeof v === 'object') return o.AttributeProto.create({ name, type: T.FLOAT, f: v.f });
   if (!Number.isInteger(v)) throw new TypeError(`attribute ${name}: ${v} is not a whole number (use { f: ${v} } for a float)`);
   return o.AttributeProto.create({ name, type: T.INT, i: v });
@@ -62,14 +63,19 @@ export class Graph {
 
   /** One node; returns its (single) output's name, `out` or a fresh one. */
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, out?: string): string {
-    const name = out ?? `${opType.toLowerCase()}_${this.counter++}`;
-    this.nodes.push(onnx().NodeProto.create({ opType, input: inputs, output: [name], attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) }));
+    const name = out ?? `${this.name}_${opType.toLowerCase()}_${this.counter++}`;
+    this.opMulti(opType, inputs, [name], attrs);
     return name;
+  }
+
+  /** A node with several outputs (Loop). */
+  opMulti(opType: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue> = {}): void {
+    this.nodes.push(onnx().NodeProto.create({ opType, input: inputs, output: outputs, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) }));
   }
 
   /** A constant tensor stored in the model (scalars: shape []). */
   constant(values: number[], type: 'float32' | 'float64' | 'int64', shape: number[] = []): string {
-    const name = `const_${this.counter++}`;
+    const name = `${this.name}_const_${this.counter++}`;
     const o = onnx();
     const t: OnnxNs.ITensorProto = { name, dims: shape, dataType: ELEM[type] };
     if (type === 'float32') t.floatData = values;
@@ -79,9 +85,13 @@ export class Graph {
     return name;
   }
 
+  proto(): OnnxNs.GraphProto {
+    return onnx().GraphProto.create({ name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.inits });
+  }
+
   model(): Uint8Array {
     const o = onnx();
-    const graph = o.GraphProto.create({ name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.inits });
+    const graph = this.proto();
     return o.ModelProto.encode(o.ModelProto.create({ irVersion: IR_VERSION, opsetImport: [{ domain: '', version: OPSET }], producerName: 'pipeline', graph })).finish();
   }
 }

@@ -10,7 +10,7 @@ const ref = loadReference('fcn_N128_d2_h100_erf.json');
 const st = ref.settings;
 const f32 = (rows: number[][]) => Float32Array.from(rows.flat());
 
-const run = (backend: TrainBackend, momentum = st.momentum) => {
+const run = (backend: TrainBackend, momentum = st.momentum, probeEvery = 1) => {
   const w = ref.initial_weights;
   return trainOnBackend(
     {
@@ -25,7 +25,7 @@ const run = (backend: TrainBackend, momentum = st.momentum) => {
       epochs: st.num_epochs,
       weightDecay: st.weight_decay,
       momentum,
-      probeEvery: 1,
+      probeEvery,
       classSizes: st.class_sizes,
       init: { W1: f32(w['first_layer.weight']), b1: Float32Array.from(w['first_layer.bias']), W2: f32(w['final_layer.weight']), b2: w['final_layer.bias'][0] },
     },
@@ -60,6 +60,16 @@ for (const b of backends) {
 }
 
 if (backends.includes('ort')) {
+  test('ort: epochs per ONNX Loop call change no bit (1 per call, as the probes force, vs 100)', async () => {
+    for (const m of [0, 0.9]) {
+      const single = await run('ort', m, 1);
+      const chunked = await run('ort', m, 1000);
+      assert.equal(chunked.loss, single.loss);
+      assert.equal(Array.from(chunked.weights.W1), Array.from(single.weights.W1));
+      assert.is(chunked.weights.b2, single.weights.b2);
+    }
+  });
+
   test('ort and wasm apply momentum alike (heavy ball, PyTorch convention): weights within 1e-5 after 200 epochs', async () => {
     const a = await run('ort', 0.9);
     const c = await run('wasm', 0.9);
