@@ -16,10 +16,13 @@
  * as accurate as a substitution (test/numerics/backend.test.ts compares all backends to 1e-12).
  * Never ORT's com.microsoft Inverse: an LU, 4x slower than this at N = 1024.
  */
-import { inverseGeneral as inverseGeneralJs } from './linalg.ts';
+import { choleskyInPlace, inverseGeneral as inverseGeneralJs } from './linalg.ts';
+import { lowerInverseTransposeRows } from './row-kernels.ts';
 import { matrix, mirrorLower, type Matrix } from './matrix.ts';
 import { Graph } from './onnx-graph.ts';
-import { ortIsa, ortThreads, type OrtRuntime, type OrtTensor } from './ort.ts';
+import { availableParallelism } from 'node:os';
+import { borrowCores, returnCores } from '../engine/core-tokens.ts';
+import { ortIsa, ortThreadsFixed, type OrtRuntime, type OrtTensor } from './ort.ts';
 
 /** Diagonal block size: 128 had the least CPU time at N = 1024 of 64, 128 and 256 (contended machine, process CPU time). */
 export const BLOCK = 128;
@@ -65,13 +68,20 @@ function choleskyStepGraph(): Uint8Array {
   return g.model();
 }
 
-/** Block row of a lower-triangular inverse: −LinvII (Lrow LinvTop). */
+/**
+ * Block row of a lower-triangular inverse, −LinvII (Lrow LinvTop), both factors sliced from R:
+ * the first p + k rows of the n x n array whose first p rows already hold the inverse and whose
+ * next k rows still hold L (Lrow = R[p:, :p], LinvTop = R[:p, :p]).
+ */
 function triangularInverseRowGraph(): Uint8Array {
   const g = new Graph('trtri_row');
-  g.input('Lrow', 'float64', ['k', 'p']);
-  g.input('LinvTop', 'float64', ['p', 'p']);
+  g.input('R', 'float64', ['pk', 'n']);
+  for (const n of ['s_row', 'e_row', 's_top', 'e_top']) g.input(n, 'int64', [2]);
   g.input('LinvII', 'float64', ['k', 'k']);
-  const P = g.op('MatMul', ['Lrow', 'LinvTop']);
+  const axes = g.constant([0, 1], 'int64', [2]);
+  const Lrow = g.op('Slice', ['R', 's_row', 'e_row', axes]);
+  const top = g.op('Slice', ['R', 's_top', 'e_top', axes]);
+  const P = g.op('MatMul', [Lrow, top]);
   g.op('Gemm', ['LinvII', P], { alpha: { f: -1 } }, 'Y');
   g.output('Y', 'float64', ['k', 'p']);
   return g.model();
@@ -91,50 +101,17 @@ function lowerGramRowGraph(): Uint8Array {
 }
 
 /**
- * In-place Cholesky of the k x k block at offset 0 of a row-major array with row stride `stride`,
- * lower triangle read and written; false if not positive definite.
+ * The k x k diagonal block at the start of T (row stride m): its Cholesky factor L11 and
+ * U11 = L11⁻ᵀ, by the TypeScript backend's register-blocked kernels (the O(n·BLOCK²) part of
+ * the work that stays in TS); undefined if the block is not positive definite.
  */
-function smallCholesky(a: Float64Array, k: number, stride: number, out: Float64Array): boolean {
-  // out (k x k, row-major) receives L11; a is only read.
-  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) out[i * k + j] = a[i * stride + j];
-  for (let j = 0; j < k; j++) {
-    const rj = j * k;
-    let d = out[rj + j];
-    for (let p = 0; p < j; p++) d -= out[rj + p] * out[rj + p];
-    if (!(d > 0)) return false;
-    const ljj = Math.sqrt(d);
-    out[rj + j] = ljj;
-    const inv = 1 / ljj;
-    for (let i = j + 1; i < k; i++) {
-      const ri = i * k;
-      let s = out[ri + j];
-      for (let p = 0; p < j; p++) s -= out[ri + p] * out[rj + p];
-      out[ri + j] = s * inv;
-    }
-  }
-  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) out[i * k + j] = 0;
-  return true;
-}
-
-/**
- * Inverse of a small lower-triangular L (k x k) by rows: X[i, :i] = −(Σ_p L[i,p] X[p, :i]) / L[i,i],
- * accumulated over contiguous row segments.
- */
-function smallLowerInverse(L: Float64Array, k: number): Float64Array {
-  const X = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    const ri = i * k;
-    for (let p = 0; p < i; p++) {
-      const lip = L[ri + p];
-      if (lip === 0) continue;
-      const rp = p * k;
-      for (let j = 0; j <= p; j++) X[ri + j] += lip * X[rp + j];
-    }
-    const inv = 1 / L[ri + i];
-    for (let j = 0; j < i; j++) X[ri + j] *= -inv;
-    X[ri + i] = inv;
-  }
-  return X;
+function factorDiagonalBlock(T: Float64Array, k: number, m: number): { L11: Float64Array; U11: Float64Array } | undefined {
+  const L11 = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) L11.set(T.subarray(i * m, i * m + i + 1), i * k);
+  if (!choleskyInPlace(L11, k)) return undefined;
+  const U11 = new Float64Array(k * k);
+  lowerInverseTransposeRows(L11, U11, k, 0, 1);
+  return { L11, U11 };
 }
 
 function transposeSquare(a: Float64Array, k: number): Float64Array {
@@ -154,8 +131,27 @@ interface Factor {
  * The backend over a runtime loaded on first use (runtime() is called by the first operation, not
  * here: the backend's env is read in the scheduler's thread, which should not load ORT).
  */
+/** Operations of at least this many multiply-adds borrow idle cores (smaller ones gain nothing). */
+const BORROW_WORK = 1 << 22;
+
 export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
-  let threads = ortThreads();
+  // A fixed count (PIPELINE_ORT_THREADS, or withThreads) or, by default, 1 plus the idle cores a
+  // large operation can borrow from the run's jobserver (engine/core-tokens.ts), as the TS backend
+  // does: ORT's float64 GEMMs give the same bits on any number of threads (tested), so the count,
+  // which depends on what else runs, is in no key.
+  let fixed = ortThreadsFixed();
+  let threads = fixed ?? 1;
+  const withCores = <T>(work: number, fn: () => T): T => {
+    if (fixed !== undefined || work < BORROW_WORK) return fn();
+    const extra = borrowCores(availableParallelism() - 1);
+    threads = 1 + extra;
+    try {
+      return fn();
+    } finally {
+      threads = 1;
+      returnCores(extra);
+    }
+  };
   const session = (key: string, build: () => Uint8Array) => runtime().session(key, threads, build);
   const f64 = (data: Float64Array, dims: number[]) => runtime().tensor('float64', data, dims);
   const i64 = (a: number, b: number) => runtime().tensor('int64', BigInt64Array.from([BigInt(a), BigInt(b)]), [2]);
@@ -170,7 +166,7 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
     if (m === 0 || n === 0) return matrix(m, n);
     if (kA === 0) return matrix(m, n);
     const key = `gemm_${+transA}${+transB}`;
-    const out = session(key, () => gemmGraph(transA, transB)).run({ A: f64(A.data, [A.rows, A.cols]), B: f64(B.data, [B.rows, B.cols]) });
+    const out = withCores(m * n * kA, () => session(key, () => gemmGraph(transA, transB)).run({ A: f64(A.data, [A.rows, A.cols]), B: f64(B.data, [B.rows, B.cols]) }));
     return matrix(m, n, data(out.Y));
   };
 
@@ -185,16 +181,16 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
     let m = n;
     for (let k0 = 0; k0 < n; k0 += BLOCK) {
       const k = Math.min(BLOCK, m);
-      const L11 = new Float64Array(k * k);
-      if (!smallCholesky(T, k, m, L11)) return undefined;
-      const L11inv = smallLowerInverse(L11, k);
-      diagInv.push(L11inv);
+      const diag = factorDiagonalBlock(T, k, m);
+      if (!diag) return undefined;
+      const { L11, U11 } = diag;
+      diagInv.push(transposeSquare(U11, k));
       for (let i = 0; i < k; i++) L.set(L11.subarray(i * k, i * k + i + 1), (k0 + i) * n + k0);
       const r = m - k;
       if (r === 0) break;
       const out = session('cholesky_step', choleskyStepGraph).run({
         T: f64(T, [m, m]),
-        L11invT: f64(transposeSquare(L11inv, k), [k, k]),
+        L11invT: f64(U11, [k, k]),
         s21: i64(k, 0),
         e21: i64(m, k),
         s22: i64(k, k),
@@ -219,15 +215,14 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
       const p = k0;
       let Y: Float64Array | undefined;
       if (I > 0) {
-        const Lrow = new Float64Array(k * p);
-        for (let i = 0; i < k; i++) Lrow.set(L.subarray((k0 + i) * n, (k0 + i) * n + p), i * p);
-        const top = new Float64Array(p * p);
-        for (let i = 0; i < p; i++) top.set(L.subarray(i * n, i * n + i + 1), i * p);
-        Y = data(session('trtri_row', triangularInverseRowGraph).run({ Lrow: f64(Lrow, [k, p]), LinvTop: f64(top, [p, p]), LinvII: f64(D, [k, k]) }).Y);
+        const R = f64(L.subarray(0, (p + k) * n), [p + k, n]);
+        Y = data(session('trtri_row', triangularInverseRowGraph).run({ R, s_row: i64(p, 0), e_row: i64(p + k, p), s_top: i64(0, 0), e_top: i64(p, p), LinvII: f64(D, [k, k]) }).Y);
       }
+      // Whole rows of D, zeros above its diagonal included: the Gram step reads the diagonal
+      // blocks whole.
       for (let i = 0; i < k; i++) {
         if (Y) L.set(Y.subarray(i * p, (i + 1) * p), (k0 + i) * n);
-        L.set(D.subarray(i * k, i * k + i + 1), (k0 + i) * n + k0);
+        L.set(D.subarray(i * k, (i + 1) * k), (k0 + i) * n + k0);
       }
     });
     return L;
@@ -258,42 +253,45 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
 
   const inverseLower = (A: Matrix): Matrix => {
     const n = A.rows;
-    const f = factor(A.data, n);
-    if (!f) throw new RangeError('matrix is not symmetric positive definite');
-    return matrix(n, n, lowerGramInPlace(lowerInverseInPlace(f, n), n));
+    return withCores(n * n * n, () => {
+      const f = factor(A.data, n);
+      if (!f) throw new RangeError('matrix is not symmetric positive definite');
+      return matrix(n, n, lowerGramInPlace(lowerInverseInPlace(f, n), n));
+    });
   };
 
   return {
     name: 'ort' as const,
     /**
-     * The ORT version and the ISA its kernels dispatch to change bits; the thread count does not
-     * (test/numerics/ort.test.ts), so it is not here.
+     * The ORT version and the ISA its kernels dispatch to may change bits; the thread count does
+     * not (test/numerics/backend.test.ts), so it is not here.
      */
     env: { linalg: 'ort', ort: version, ort_isa: ortIsa() },
     inverseSPD: (A: Matrix) => mirrorLower(inverseLower(A)),
     inverseSPDLower: inverseLower,
     choleskyLower(A: Matrix): Matrix | undefined {
-      const f = factor(A.data, A.rows);
+      const f = withCores(A.rows ** 3 / 3, () => factor(A.data, A.rows));
       return f && matrix(A.rows, A.rows, f.L);
     },
     inverseGeneral: inverseGeneralJs,
     symmetricTimes: (A: Matrix, B: Matrix) => gemm(mirrorLower(A), B, false, false),
     gramLower(X: Matrix, scale: number, shift: number): Matrix {
       if (X.rows === 0) return matrix(0, 0);
-      const out = session('gram', gramGraph).run({ X: f64(X.data, [X.rows, X.cols]), scale: f64(Float64Array.of(scale), []), shift: f64(Float64Array.of(shift), []) });
+      const out = withCores(X.rows * X.rows * X.cols, () => session('gram', gramGraph).run({ X: f64(X.data, [X.rows, X.cols]), scale: f64(Float64Array.of(scale), []), shift: f64(Float64Array.of(shift), []) }));
       return matrix(X.rows, X.rows, data(out.Y));
     },
     multiplyABt: (A: Matrix, B: Matrix) => gemm(A, B, false, true),
     multiplyAtB: (A: Matrix, B: Matrix) => gemm(A, B, true, false),
     multiply: (A: Matrix, B: Matrix) => gemm(A, B, false, false),
     symmetricABtLower: (A: Matrix, B: Matrix) => gemm(A, B, false, true),
+    /** Exactly n threads per operation (tests, the bench), no borrowing. */
     withThreads<T>(n: number, fn: () => T): T {
-      const before = threads;
-      threads = n;
+      const before = { fixed, threads };
+      fixed = threads = n;
       try {
         return fn();
       } finally {
-        threads = before;
+        ({ fixed, threads } = before);
       }
     },
   };

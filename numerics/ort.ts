@@ -82,6 +82,9 @@ function load(): OrtRuntime | null {
             interOpNumThreads: 1,
             executionMode: 'sequential',
             graphOptimizationLevel: 'all',
+            // Pool threads sleep between runs instead of spinning: cores lent to this node for
+            // one operation go back to the other nodes at once.
+            extra: { session: { intra_op: { allow_spinning: '0' } } },
           });
           const fetches: Record<string, null> = {};
           for (const m of inner.outputMetadata) fetches[m.name] = null;
@@ -159,6 +162,11 @@ export function ortIsa(): string {
   if (has('avx2') && has('fma')) return 'avx2-fma';
   if (has('avx')) return 'avx';
   return 'sse2';
+}
+
+/** PIPELINE_ORT_THREADS when set (a fixed count), else undefined. */
+export function ortThreadsFixed(): number | undefined {
+  return process.env.PIPELINE_ORT_THREADS === undefined ? undefined : ortThreads();
 }
 
 /** Intra-op threads per ORT session: PIPELINE_ORT_THREADS, default 1 (nodes already run one per core). */
