@@ -16,7 +16,7 @@ const fallback = ort ? 'ONNX Runtime (onnxruntime-node)' : 'the pure-TypeScript 
 const hint = `linear algebra runs on ${fallback}, training on ${ort ? 'ONNX Runtime' : 'TensorFlow.js'}; everything works; OpenBLAS (apt-get install libopenblas-dev, then npm run build:native) is an option for float64 linear algebra`;
 
 if (process.env.PIPELINE_SKIP_NATIVE) {
-  say('PIPELINE_SKIP_NATIVE is set: not building the OpenBLAS addon');
+  say(`PIPELINE_SKIP_NATIVE is set: not building the OpenBLAS addon; ${hint}`);
   process.exit(0);
 }
 const libs = ['/usr/lib/x86_64-linux-gnu/libopenblas.so', '/usr/lib/aarch64-linux-gnu/libopenblas.so', '/usr/lib/libopenblas.so', '/usr/local/lib/libopenblas.so'];
