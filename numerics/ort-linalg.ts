@@ -3,9 +3,9 @@
  * plain `npm install` gets (no OpenBLAS needed). Every O(n³) phase is a few large MatMul/Gemm
  * calls over blocks; only O(n·nb²) work on nb x nb diagonal blocks runs in TypeScript:
  *
- * - Cholesky, blocked right-looking: factor the diagonal block T11 = L11 L11ᵀ and invert L11 in
- *   TS; then one graph gives the panel L21 = T21 L11⁻ᵀ and the trailing update T22 − L21 L21ᵀ,
- *   which is the next step's T (contiguous, so nothing is re-gathered between steps).
+ * - Cholesky, blocked left-looking: one GEMM updates the block column from the columns already
+ *   factored; its diagonal block is factored (and L11⁻ᵀ formed) in TS; one GEMM gives the panel
+ *   L21 = S21 L11⁻ᵀ.
  * - Lower-triangular inverse by block rows: Linv[I, :I] = −Linv[I,I] (L[I, :I] Linv[:I, :I]), the
  *   diagonal blocks' inverses being the ones the Cholesky already made.
  * - A⁻¹ = Linvᵀ Linv (LAPACK's potri = trtri + lauum), lower triangle by block rows:
@@ -24,7 +24,7 @@ import { availableParallelism } from 'node:os';
 import { borrowCores, returnCores } from '../engine/core-tokens.ts';
 import { ortIsa, ortThreadsFixed, type OrtRuntime, type OrtTensor } from './ort.ts';
 
-/** Diagonal block size: 128 had the least CPU time at N = 1024 of 64, 128 and 256 (contended machine, process CPU time). */
+/** Diagonal block size: 96 and 128 had the least CPU time at N = 1024 of 64, 96, 128, 192 and 256 (contended machine, process CPU time, best of 12). */
 export const BLOCK = 128;
 
 /** Y = op(A) op(B), any sizes: one session for all shapes. */
@@ -50,21 +50,21 @@ function gramGraph(): Uint8Array {
 }
 
 /**
- * One right-looking Cholesky step on the trailing matrix T (m x m) whose leading k x k block is
- * already factored: L21 = T[k:, :k] · L11⁻ᵀ and S = T[k:, k:] − L21 L21ᵀ.
+ * One left-looking Cholesky step: the block column k0..k0+k of A, rows k0 on, minus the product
+ * of the factor's rows k0 on and its rows k0..k0+k over the columns already done:
+ * S = A[k0:, k0:k0+k] − L[k0:, :k0] L[k0:k0+k, :k0]ᵀ. Arows and Lrows are rows k0 on of A and L.
  */
-function choleskyStepGraph(): Uint8Array {
-  const g = new Graph('cholesky_step');
-  g.input('T', 'float64', ['m', 'm']);
-  g.input('L11invT', 'float64', ['k', 'k']);
-  for (const n of ['s21', 'e21', 's22', 'e22']) g.input(n, 'int64', [2]);
+function choleskyPanelGraph(): Uint8Array {
+  const g = new Graph('cholesky_panel');
+  g.input('Arows', 'float64', ['r', 'n']);
+  g.input('Lrows', 'float64', ['r', 'n']);
+  for (const n of ['sa', 'ea', 'sl', 'el', 'sj', 'ej']) g.input(n, 'int64', [2]);
   const axes = g.constant([0, 1], 'int64', [2]);
-  const T21 = g.op('Slice', ['T', 's21', 'e21', axes]);
-  const T22 = g.op('Slice', ['T', 's22', 'e22', axes]);
-  g.op('MatMul', [T21, 'L11invT'], {}, 'L21');
-  g.op('Gemm', ['L21', 'L21', T22], { transB: 1, alpha: { f: -1 }, beta: { f: 1 } }, 'S');
-  g.output('L21', 'float64', ['r', 'k']);
-  g.output('S', 'float64', ['r', 'r']);
+  const Acol = g.op('Slice', ['Arows', 'sa', 'ea', axes]);
+  const Lleft = g.op('Slice', ['Lrows', 'sl', 'el', axes]);
+  const LJ = g.op('Slice', [Lleft, 'sj', 'ej', axes]);
+  g.op('Gemm', [Lleft, LJ, Acol], { transB: 1, alpha: { f: -1 }, beta: { f: 1 } }, 'S');
+  g.output('S', 'float64', ['r', 'k']);
   return g.model();
 }
 
@@ -141,13 +141,16 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
   // which depends on what else runs, is in no key.
   let fixed = ortThreadsFixed();
   let threads = fixed ?? 1;
+  let borrowing = false;
   const withCores = <T>(work: number, fn: () => T): T => {
-    if (fixed !== undefined || work < BORROW_WORK) return fn();
+    if (fixed !== undefined || borrowing || work < BORROW_WORK) return fn();
     const extra = borrowCores(availableParallelism() - 1);
     threads = 1 + extra;
+    borrowing = true;
     try {
       return fn();
     } finally {
+      borrowing = false;
       threads = 1;
       returnCores(extra);
     }
@@ -170,36 +173,46 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
     return matrix(m, n, data(out.Y));
   };
 
-  /** Blocked Cholesky of the SPD matrix whose lower triangle is in a (n x n); undefined if not SPD. */
+  /**
+   * Blocked left-looking Cholesky of the SPD matrix whose lower triangle is in a (n x n; a is
+   * only read); undefined if not SPD. Left-looking: each step's GEMM makes just the block column
+   * it factors (n³/6 multiply-adds in all, half a right-looking full trailing update's) and
+   * allocates r x BLOCK, not r x r. Only A's lower triangle is read: the diagonal block's
+   * factorisation reads j <= i, the rows below it lie below the diagonal.
+   */
   const factor = (a: Float64Array, n: number): Factor | undefined => {
     const L = new Float64Array(n * n);
     const diagInv: Float64Array[] = [];
-    // T: the trailing matrix still to factor, contiguous m x m. Only its lower triangle is read:
-    // the diagonal block's factorisation reads j <= i, the panel lies below the block, and the
-    // update is elementwise in T22, so whatever the upper triangle holds (NaN included) stays there.
-    let T: Float64Array = a;
-    let m = n;
     for (let k0 = 0; k0 < n; k0 += BLOCK) {
-      const k = Math.min(BLOCK, m);
-      const diag = factorDiagonalBlock(T, k, m);
+      const k = Math.min(BLOCK, n - k0);
+      const r = n - k0;
+      let S: Float64Array;
+      if (k0 === 0) {
+        S = new Float64Array(r * k);
+        for (let i = 0; i < r; i++) S.set(a.subarray(i * n, i * n + k), i * k);
+      } else {
+        S = data(
+          session('cholesky_panel', choleskyPanelGraph).run({
+            Arows: f64(a.subarray(k0 * n), [r, n]),
+            Lrows: f64(L.subarray(k0 * n), [r, n]),
+            sa: i64(0, k0),
+            ea: i64(r, k0 + k),
+            sl: i64(0, 0),
+            el: i64(r, k0),
+            sj: i64(0, 0),
+            ej: i64(k, k0),
+          }).S,
+        );
+      }
+      const diag = factorDiagonalBlock(S, k, k);
       if (!diag) return undefined;
       const { L11, U11 } = diag;
       diagInv.push(transposeSquare(U11, k));
       for (let i = 0; i < k; i++) L.set(L11.subarray(i * k, i * k + i + 1), (k0 + i) * n + k0);
-      const r = m - k;
-      if (r === 0) break;
-      const out = session('cholesky_step', choleskyStepGraph).run({
-        T: f64(T, [m, m]),
-        L11invT: f64(U11, [k, k]),
-        s21: i64(k, 0),
-        e21: i64(m, k),
-        s22: i64(k, k),
-        e22: i64(m, m),
-      });
-      const L21 = data(out.L21);
-      for (let i = 0; i < r; i++) L.set(L21.subarray(i * k, (i + 1) * k), (k0 + k + i) * n + k0);
-      T = data(out.S);
-      m = r;
+      if (r === k) break;
+      // The panel below: L21 = S21 L11⁻ᵀ.
+      const L21 = data(session('gemm_00', () => gemmGraph(false, false)).run({ A: f64(S.subarray(k * k), [r - k, k]), B: f64(U11, [k, k]) }).Y);
+      for (let i = 0; i < r - k; i++) L.set(L21.subarray(i * k, (i + 1) * k), (k0 + k + i) * n + k0);
     }
     return { L, diagInv };
   };
