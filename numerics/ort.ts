@@ -27,6 +27,7 @@ interface NativeSession {
   loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
   run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: object): Record<string, OrtTensor>;
   readonly outputMetadata: { name: string }[];
+  dispose(): void;
 }
 
 interface Package {
@@ -50,6 +51,9 @@ export interface OrtRuntime {
   session(key: string, threads: number, build: () => Uint8Array): OrtSession;
 }
 
+/** Sessions kept per thread (graphs of the linear algebra: 7; of training: 2 per net shape). */
+const MAX_SESSIONS = 24;
+
 let loaded: OrtRuntime | null | undefined;
 let failure = '';
 
@@ -65,14 +69,19 @@ function load(): OrtRuntime | null {
     const pkg = require('onnxruntime-node') as Package;
     const native = require(join(dir, 'dist', 'binding.js')) as BindingModule;
     native.initOrt();
-    const sessions = new Map<string, OrtSession>();
+    // Most recently used last; the oldest is released past MAX_SESSIONS (each holds its own memory
+    // arena, and a worker that trains many shapes would otherwise keep them all).
+    const sessions = new Map<string, OrtSession & { inner: NativeSession }>();
     return {
       version,
       tensor: (type, data, dims) => new pkg.Tensor(type, data, dims),
       session(key, threads, build) {
         const id = `${key}@${threads}`;
         let s = sessions.get(id);
-        if (!s) {
+        if (s) {
+          sessions.delete(id);
+          sessions.set(id, s);
+        } else {
           const inner = new native.binding.InferenceSession();
           const bytes = build();
           // Sequential execution, one inter-op thread: the graphs are chains, and a second pool
@@ -88,8 +97,13 @@ function load(): OrtRuntime | null {
           });
           const fetches: Record<string, null> = {};
           for (const m of inner.outputMetadata) fetches[m.name] = null;
-          s = { run: (feeds) => inner.run(feeds, fetches, {}) };
+          s = { inner, run: (feeds) => inner.run(feeds, fetches, {}) };
           sessions.set(id, s);
+          if (sessions.size > MAX_SESSIONS) {
+            const [oldest, old] = sessions.entries().next().value!;
+            sessions.delete(oldest);
+            old.inner.dispose();
+          }
         }
         return s;
       },
