@@ -7,7 +7,8 @@
  *   factored; its diagonal block is factored (and L11⁻ᵀ formed) in TS; one GEMM gives the panel
  *   L21 = S21 L11⁻ᵀ.
  * - Lower-triangular inverse by block rows: Linv[I, :I] = −Linv[I,I] (L[I, :I] Linv[:I, :I]), the
- *   diagonal blocks' inverses being the ones the Cholesky already made.
+ *   diagonal blocks' inverses being the ones the Cholesky already made; one MatMul per block
+ *   column of the triangle, so its zeros are skipped.
  * - A⁻¹ = Linvᵀ Linv (LAPACK's potri = trtri + lauum), lower triangle by block rows:
  *   C[I, :I+1] = Linv[I:, I]ᵀ Linv[I:, :I+1], which skips the zeros of the triangular factors.
  *
@@ -20,9 +21,7 @@ import { choleskyInPlace, inverseGeneral as inverseGeneralJs } from './linalg.ts
 import { lowerInverseTransposeRows } from './row-kernels.ts';
 import { matrix, mirrorLower, type Matrix } from './matrix.ts';
 import { Graph } from './onnx-graph.ts';
-import { availableParallelism } from 'node:os';
-import { borrowCores, returnCores } from '../engine/core-tokens.ts';
-import { ortIsa, ortThreadsFixed, type OrtRuntime, type OrtTensor } from './ort.ts';
+import { ortIsa, ortThreads, type OrtRuntime, type OrtTensor } from './ort.ts';
 
 /** Diagonal block size: 96 and 128 had the least CPU time at N = 1024 of 64, 96, 128, 192 and 256 (contended machine, process CPU time, best of 12). */
 export const BLOCK = 128;
@@ -68,22 +67,33 @@ function choleskyPanelGraph(): Uint8Array {
   return g.model();
 }
 
+/** Past the end of any dimension: Slice clamps it. */
+const END = 2 ** 62;
+
 /**
- * Block row of a lower-triangular inverse, −LinvII (Lrow LinvTop), both factors sliced from R:
- * the first p + k rows of the n x n array whose first p rows already hold the inverse and whose
- * next k rows still hold L (Lrow = R[p:, :p], LinvTop = R[:p, :p]).
+ * Block row I (I ≥ 1) of a lower-triangular inverse: −D (L[I, :p] Linv[:p, :p]) with p = I·BLOCK,
+ * both factors sliced from R, the first p + k rows of the n x n array whose first p rows already
+ * hold the inverse and whose next k rows still hold L; D = L[I,I]⁻¹. Linv[:p, :p] is lower
+ * triangular, so its block column J is multiplied only by its rows J·BLOCK on: one MatMul per
+ * block column (the unrolled structure depends on I: one cached graph per block row), half the
+ * multiply-adds of one product with the whole triangle.
  */
-function triangularInverseRowGraph(): Uint8Array {
-  const g = new Graph('trtri_row');
+function triangularInverseRowGraph(I: number): Uint8Array {
+  const g = new Graph(`trtri_row_${I}`);
   g.input('R', 'float64', ['pk', 'n']);
-  for (const n of ['s_row', 'e_row', 's_top', 'e_top']) g.input(n, 'int64', [2]);
-  g.input('LinvII', 'float64', ['k', 'k']);
+  g.input('D', 'float64', ['k', 'k']);
+  const p = I * BLOCK;
   const axes = g.constant([0, 1], 'int64', [2]);
-  const Lrow = g.op('Slice', ['R', 's_row', 'e_row', axes]);
-  const top = g.op('Slice', ['R', 's_top', 'e_top', axes]);
-  const P = g.op('MatMul', [Lrow, top]);
-  g.op('Gemm', ['LinvII', P], { alpha: { f: -1 } }, 'Y');
-  g.output('Y', 'float64', ['k', 'p']);
+  const parts: string[] = [];
+  for (let J = 0; J < I; J++) {
+    const c0 = J * BLOCK;
+    const Lpart = g.op('Slice', ['R', g.constant([p, c0], 'int64', [2]), g.constant([END, p], 'int64', [2]), axes]);
+    const Xpart = g.op('Slice', ['R', g.constant([c0, c0], 'int64', [2]), g.constant([p, c0 + BLOCK], 'int64', [2]), axes]);
+    parts.push(g.op('MatMul', [Lpart, Xpart]));
+  }
+  const P = parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: 1 });
+  g.op('Gemm', ['D', P], { alpha: { f: -1 } }, 'Y');
+  g.output('Y', 'float64', ['k', p]);
   return g.model();
 }
 
@@ -131,30 +141,12 @@ interface Factor {
  * The backend over a runtime loaded on first use (runtime() is called by the first operation, not
  * here: the backend's env is read in the scheduler's thread, which should not load ORT).
  */
-/** Operations of at least this many multiply-adds borrow idle cores (smaller ones gain nothing). */
-const BORROW_WORK = 1 << 22;
-
 export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
-  // A fixed count (PIPELINE_ORT_THREADS, or withThreads) or, by default, 1 plus the idle cores a
-  // large operation can borrow from the run's jobserver (engine/core-tokens.ts), as the TS backend
-  // does: ORT's float64 GEMMs give the same bits on any number of threads (tested), so the count,
-  // which depends on what else runs, is in no key.
-  let fixed = ortThreadsFixed();
-  let threads = fixed ?? 1;
-  let borrowing = false;
-  const withCores = <T>(work: number, fn: () => T): T => {
-    if (fixed !== undefined || borrowing || work < BORROW_WORK) return fn();
-    const extra = borrowCores(availableParallelism() - 1);
-    threads = 1 + extra;
-    borrowing = true;
-    try {
-      return fn();
-    } finally {
-      borrowing = false;
-      threads = 1;
-      returnCores(extra);
-    }
-  };
+  // PIPELINE_ORT_THREADS (default 1, as nodes already run one per core), or withThreads. The
+  // count is in the key: ORT's results are not thread-count invariant in general (4 threads
+  // changed the bits of the inverse at N = 300 and 700, though not at 1024, and not those of any
+  // single MatMul tried; test/numerics/backend.test.ts), so no idle cores are borrowed either.
+  let threads = ortThreads();
   const session = (key: string, build: () => Uint8Array) => runtime().session(key, threads, build);
   const f64 = (data: Float64Array, dims: number[]) => runtime().tensor('float64', data, dims);
   const i64 = (a: number, b: number) => runtime().tensor('int64', BigInt64Array.from([BigInt(a), BigInt(b)]), [2]);
@@ -169,7 +161,7 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
     if (m === 0 || n === 0) return matrix(m, n);
     if (kA === 0) return matrix(m, n);
     const key = `gemm_${+transA}${+transB}`;
-    const out = withCores(m * n * kA, () => session(key, () => gemmGraph(transA, transB)).run({ A: f64(A.data, [A.rows, A.cols]), B: f64(B.data, [B.rows, B.cols]) }));
+    const out = session(key, () => gemmGraph(transA, transB)).run({ A: f64(A.data, [A.rows, A.cols]), B: f64(B.data, [B.rows, B.cols]) });
     return matrix(m, n, data(out.Y));
   };
 
@@ -229,7 +221,7 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
       let Y: Float64Array | undefined;
       if (I > 0) {
         const R = f64(L.subarray(0, (p + k) * n), [p + k, n]);
-        Y = data(session('trtri_row', triangularInverseRowGraph).run({ R, s_row: i64(p, 0), e_row: i64(p + k, p), s_top: i64(0, 0), e_top: i64(p, p), LinvII: f64(D, [k, k]) }).Y);
+        Y = data(session(`trtri_row_${I}`, () => triangularInverseRowGraph(I)).run({ R, D: f64(D, [k, k]) }).Y);
       }
       // Whole rows of D, zeros above its diagonal included: the Gram step reads the diagonal
       // blocks whole.
@@ -266,45 +258,40 @@ export function ortLinalgFactory(version: string, runtime: () => OrtRuntime) {
 
   const inverseLower = (A: Matrix): Matrix => {
     const n = A.rows;
-    return withCores(n * n * n, () => {
-      const f = factor(A.data, n);
-      if (!f) throw new RangeError('matrix is not symmetric positive definite');
-      return matrix(n, n, lowerGramInPlace(lowerInverseInPlace(f, n), n));
-    });
+    const f = factor(A.data, n);
+    if (!f) throw new RangeError('matrix is not symmetric positive definite');
+    return matrix(n, n, lowerGramInPlace(lowerInverseInPlace(f, n), n));
   };
 
   return {
     name: 'ort' as const,
-    /**
-     * The ORT version and the ISA its kernels dispatch to may change bits; the thread count does
-     * not (test/numerics/backend.test.ts), so it is not here.
-     */
-    env: { linalg: 'ort', ort: version, ort_isa: ortIsa() },
+    /** What may change bits: the ORT version, the ISA its kernels dispatch to, the thread count. */
+    env: { linalg: 'ort', ort: version, ort_isa: ortIsa(), ort_threads: String(threads) },
     inverseSPD: (A: Matrix) => mirrorLower(inverseLower(A)),
     inverseSPDLower: inverseLower,
     choleskyLower(A: Matrix): Matrix | undefined {
-      const f = withCores(A.rows ** 3 / 3, () => factor(A.data, A.rows));
+      const f = factor(A.data, A.rows);
       return f && matrix(A.rows, A.rows, f.L);
     },
     inverseGeneral: inverseGeneralJs,
     symmetricTimes: (A: Matrix, B: Matrix) => gemm(mirrorLower(A), B, false, false),
     gramLower(X: Matrix, scale: number, shift: number): Matrix {
       if (X.rows === 0) return matrix(0, 0);
-      const out = withCores(X.rows * X.rows * X.cols, () => session('gram', gramGraph).run({ X: f64(X.data, [X.rows, X.cols]), scale: f64(Float64Array.of(scale), []), shift: f64(Float64Array.of(shift), []) }));
+      const out = session('gram', gramGraph).run({ X: f64(X.data, [X.rows, X.cols]), scale: f64(Float64Array.of(scale), []), shift: f64(Float64Array.of(shift), []) });
       return matrix(X.rows, X.rows, data(out.Y));
     },
     multiplyABt: (A: Matrix, B: Matrix) => gemm(A, B, false, true),
     multiplyAtB: (A: Matrix, B: Matrix) => gemm(A, B, true, false),
     multiply: (A: Matrix, B: Matrix) => gemm(A, B, false, false),
     symmetricABtLower: (A: Matrix, B: Matrix) => gemm(A, B, false, true),
-    /** Exactly n threads per operation (tests, the bench), no borrowing. */
+    /** n threads per operation, for single-job programs (tests, the bench): env is not updated. */
     withThreads<T>(n: number, fn: () => T): T {
-      const before = { fixed, threads };
-      fixed = threads = n;
+      const before = threads;
+      threads = n;
       try {
         return fn();
       } finally {
-        ({ fixed, threads } = before);
+        threads = before;
       }
     },
   };

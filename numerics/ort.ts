@@ -91,8 +91,8 @@ function load(): OrtRuntime | null {
             interOpNumThreads: 1,
             executionMode: 'sequential',
             graphOptimizationLevel: 'all',
-            // Pool threads sleep between runs instead of spinning: cores lent to this node for
-            // one operation go back to the other nodes at once.
+            // Pool threads (PIPELINE_ORT_THREADS > 1) sleep between runs instead of spinning, so
+            // they take no core from the nodes beside this one while it is in JavaScript.
             extra: { session: { intra_op: { allow_spinning: '0' } } },
           });
           const fetches: Record<string, null> = {};
@@ -176,11 +176,6 @@ export function ortIsa(): string {
   if (has('avx2') && has('fma')) return 'avx2-fma';
   if (has('avx')) return 'avx';
   return 'sse2';
-}
-
-/** PIPELINE_ORT_THREADS when set (a fixed count), else undefined. */
-export function ortThreadsFixed(): number | undefined {
-  return process.env.PIPELINE_ORT_THREADS === undefined ? undefined : ortThreads();
 }
 
 /** Intra-op threads per ORT session: PIPELINE_ORT_THREADS, default 1 (nodes already run one per core). */

@@ -108,12 +108,18 @@ for (const n of [97, 301, 1024]) {
 }
 
 if (ort) {
-  test('ort: the intra-op thread count does not change a bit (GEMM, gram, inverse)', () => {
-    const A = spd(700, 9);
-    const X = random(700, 129, 10);
-    const run = () => digest(ort.inverseSPD(A).data) + digest(ort.multiply(A, A).data) + digest(ort.multiplyAtB(X, A).data) + digest(ort.gramLower(X, 0.3, 0.1).data);
-    const one = ort.withThreads(1, run);
-    for (const t of [2, 3, 4]) assert.is(ort.withThreads(t, run), one, `${t} threads`);
+  // Why ort_threads is in the linear-algebra key: 4 intra-op threads give other bits of the SPD
+  // inverse than 1 at N = 300 and 700 (deterministically), though not at 1024, and no single
+  // MatMul tried differs (measured). Should this start failing, the count could leave the key.
+  test('ort: the intra-op thread count can change bits (so it is in the key); each count is deterministic', () => {
+    const A = spd(300, 9);
+    const inv = (t: number) => ort.withThreads(t, () => digest(ort.inverseSPD(A).data));
+    const one = inv(1);
+    assert.is(inv(1), one);
+    const four = inv(4);
+    assert.is(inv(4), four);
+    assert.is.not(four, one, '4 threads gave the bits of 1');
+    assert.ok(ort.env.ort_threads);
   });
 
   test('js and ort agree on an EoS evaluation at N = 300, d0 = 16 to 1e-10', () => {
