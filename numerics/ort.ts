@@ -163,7 +163,14 @@ export function requireOrt(): OrtRuntime {
  * the arithmetic, and so the last bits, may differ between them, and no knob forces one, so the
  * ISA is part of the keys of nodes computed on ORT. Other architectures: the architecture name.
  */
+let isa: string | undefined;
+
 export function ortIsa(): string {
+  isa ??= detectIsa();
+  return isa;
+}
+
+function detectIsa(): string {
   if (process.arch !== 'x64') return process.arch;
   let flags = '';
   try {
