@@ -1,8 +1,9 @@
 /**
- * The linear-algebra backend: OpenBLAS through build/Release/linalg.node when it loads, else pure
- * TypeScript. PIPELINE_LINALG=js|native forces one (native fails loudly when the addon is absent).
- * Stages that use it put `linalg: backend().name` in their env, so the two never share cache
- * entries (their last bits differ).
+ * The linear-algebra backend: OpenBLAS through build/Release/linalg.node when it loads, else ONNX
+ * Runtime's float64 GEMMs (numerics/ort-linalg.ts) when onnxruntime-node loads, else pure
+ * TypeScript. PIPELINE_LINALG=native|ort|js forces one (a forced backend that cannot load is an
+ * error, not a silent fallback). Stages that use it put `backend().env` in their env, so backends
+ * never share cache entries (their last bits differ).
  */
 import { existsSync } from 'node:fs';
 import { registerKeyFacts } from '../engine/stage-api.ts';
@@ -10,18 +11,24 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gramLower as gramLowerJs, multiplyABt as multiplyABtJs, productLower, transpose } from './gram.ts';
-import { inverseSPD as inverseSPDJs, multiply as multiplyJs, multiplyTransposeA as multiplyTransposeAJs } from './linalg.ts';
+import { choleskyInPlace, inverseGeneral as inverseGeneralJs, inverseSPD as inverseSPDJs, multiply as multiplyJs, multiplyTransposeA as multiplyTransposeAJs } from './linalg.ts';
 import { matrix, mirrorLower, type Matrix } from './matrix.ts';
+import { ortInstalled, requireOrt } from './ort.ts';
+import { ortLinalgFactory } from './ort-linalg.ts';
 import { withThreads as withJsThreads } from './parallel.ts';
 
 export interface Linalg {
-  name: 'js' | 'native';
+  name: 'js' | 'native' | 'ort';
   /** What changes the last bits of results: goes into node keys' env. */
   env: Record<string, string>;
   /** A⁻¹ of a symmetric positive definite A (full matrix). */
   inverseSPD(A: Matrix): Matrix;
   /** A⁻¹ of an SPD A read from its lower triangle; only the result's lower triangle is exact. A may be overwritten. */
   inverseSPDLower(A: Matrix): Matrix;
+  /** The Cholesky factor L (lower, upper triangle zero) of an SPD A read from its lower triangle; undefined if A is not SPD. */
+  choleskyLower(A: Matrix): Matrix | undefined;
+  /** A⁻¹ of a small general square matrix (Gauss–Jordan with partial pivoting on every backend). */
+  inverseGeneral(A: Matrix): Matrix;
   /** A B with A symmetric, given by its lower triangle (A's upper triangle may be overwritten). */
   symmetricTimes(A: Matrix, B: Matrix): Matrix;
   /** shift + scale X Xᵀ; the lower triangle is exact, the upper may be anything. */
@@ -52,11 +59,22 @@ interface Addon {
   setThreads(n: number): void;
 }
 
+/** TS Cholesky for the backends without a blocked one of their own (the addon has no bare potrf). */
+function choleskyLowerJs(A: Matrix): Matrix | undefined {
+  const n = A.rows;
+  const L = Float64Array.from(A.data);
+  if (!choleskyInPlace(L, n)) return undefined;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) L[i * n + j] = 0;
+  return matrix(n, n, L);
+}
+
 export const jsLinalg: Linalg = {
   name: 'js',
   env: { linalg: 'js' },
   inverseSPD: inverseSPDJs,
   inverseSPDLower: inverseSPDJs,
+  choleskyLower: choleskyLowerJs,
+  inverseGeneral: inverseGeneralJs,
   symmetricTimes: (A, B) => multiplyABtJs(mirrorLower(A), transpose(B)),
   gramLower: gramLowerJs,
   multiplyABt: multiplyABtJs,
@@ -91,6 +109,8 @@ function nativeLinalg(addon: Addon): Linalg {
       if (info !== 0) throw new RangeError(`matrix is not symmetric positive definite (LAPACK info ${info})`);
       return A;
     },
+    choleskyLower: choleskyLowerJs,
+    inverseGeneral: inverseGeneralJs,
     symmetricTimes(A, B) {
       const C = matrix(A.rows, B.cols);
       addon.symmLower(A.data, A.rows, B.cols, B.data, C.data);
@@ -129,6 +149,19 @@ function findAddon(): string | undefined {
 }
 
 let chosen: Linalg | undefined;
+let ortBackend: Linalg | null | undefined;
+
+/**
+ * The ONNX Runtime backend, or undefined where onnxruntime-node is not installed for this
+ * platform. ORT itself loads at the first operation (an error then if its binary does not load).
+ */
+export function loadOrtLinalg(): Linalg | undefined {
+  if (ortBackend === undefined) {
+    const installed = ortInstalled();
+    ortBackend = installed ? ortLinalgFactory(installed.version, requireOrt) : null;
+  }
+  return ortBackend ?? undefined;
+}
 
 export function loadNative(): Linalg | undefined {
   const file = findAddon();
@@ -151,14 +184,20 @@ export function withBackend<T>(l: Linalg, fn: () => T): T {
   }
 }
 
+/** The backend of this process: PIPELINE_LINALG, else OpenBLAS, else ORT, else TypeScript. */
 export function backend(): Linalg {
   if (chosen) return chosen;
   const want = process.env.PIPELINE_LINALG ?? 'auto';
   if (want === 'js') return (chosen = jsLinalg);
+  if (want === 'ort') {
+    const ort = loadOrtLinalg();
+    if (!ort) throw new Error(`PIPELINE_LINALG=ort, but onnxruntime-node is not installed for ${process.platform}-${process.arch} (or PIPELINE_ORT=off)`);
+    return (chosen = ort);
+  }
   const native = loadNative();
   if (want === 'native' && !native) throw new Error('PIPELINE_LINALG=native, but the OpenBLAS addon is not built (apt-get install libopenblas-dev, then npm run build:native)');
-  if (want !== 'native' && want !== 'auto') throw new Error(`PIPELINE_LINALG must be js, native or auto, got "${want}"`);
-  return (chosen = native ?? jsLinalg);
+  if (want !== 'native' && want !== 'auto') throw new Error(`PIPELINE_LINALG must be native, ort, js or auto, got "${want}"`);
+  return (chosen = native ?? loadOrtLinalg() ?? jsLinalg);
 }
 
 // Every stage whose imports reach this module gets the backend in its node keys (stage-api.ts).

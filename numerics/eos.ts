@@ -13,7 +13,6 @@
  * M Mᵀ with M_ij = y_j − f̄_i, i.e. (M Mᵀ)_ik = Σy² − (f̄_i + f̄_k) Σy + N f̄_i f̄_k, not t tᵀ.
  */
 import { backend } from './backend.ts';
-import { choleskyInPlace, inverseGeneral, inverseSPD } from './linalg.ts';
 import { matrix, mirrorLower, type Matrix } from './matrix.ts';
 
 export interface EosProblem {
@@ -49,10 +48,9 @@ function symmetrise(sigma: Float64Array, d: number): Float64Array {
 function quadraticForm(X: Matrix, sigma: Float64Array): Matrix {
   const la = backend();
   const d = X.cols;
-  const L = Float64Array.from(sigma);
-  if (!choleskyInPlace(L, d)) return la.symmetricABtLower(la.multiply(X, matrix(d, d, sigma)), X);
-  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) L[i * d + j] = 0;
-  return la.gramLower(la.multiply(X, matrix(d, d, L)), 1, 0);
+  const L = la.choleskyLower(matrix(d, d, sigma));
+  if (!L) return la.symmetricABtLower(la.multiply(X, matrix(d, d, sigma)), X);
+  return la.gramLower(la.multiply(X, L), 1, 0);
 }
 
 /** Q1(Σ) with its ingredients: s, c (lower triangle) and K's use in the gradient. */
@@ -143,9 +141,9 @@ export function eosMap(p: EosProblem, sigma: Float64Array, chi: number): EosEval
   // M is symmetric and, in practice, positive definite: Cholesky, else Gauss–Jordan.
   let sigmaNew: Float64Array;
   try {
-    sigmaNew = inverseSPD(M).data;
+    sigmaNew = la.inverseSPD(M).data;
   } catch {
-    sigmaNew = inverseGeneral(M).data;
+    sigmaNew = la.inverseGeneral(M).data;
   }
   return { sigmaNew, fbar };
 }

@@ -1,4 +1,5 @@
 import { defineStage, f64, single } from '../engine/stage-api.ts';
+import { backend } from '../numerics/backend.ts';
 import { adaptiveKernel } from '../numerics/eos.ts';
 import { defaultSchedule, solveEos } from '../numerics/eos-solve.ts';
 import { readDataset } from './lib/dataset.ts';
@@ -35,6 +36,7 @@ export default defineStage<Params>({
   run({ params: p, inputs, progress, log }) {
     const data = readDataset(single(inputs.data, 'data'));
     const problem = { X: data.X, y: data.y, sig2: p.sig2, sigw2: p.sigw2, siga2: p.siga2, compat: p.compat === 'shallow_nc1' };
+    log(`linear algebra on ${backend().name} (${Object.entries(backend().env).map(([k, v]) => `${k} ${v}`).join(', ')})`);
     progress(0, `χ = ${p.schedule[0]}`);
     // No per-node BLAS thread count: workers are threads of one process, and OpenBLAS's count is
     // process-wide, so it would leak into nodes running beside this one and change their bits

@@ -1,4 +1,5 @@
 import { defineStage, f64, single } from '../engine/stage-api.ts';
+import { backend } from '../numerics/backend.ts';
 import { limitingKernel, type Activation, type KernelModel } from '../numerics/kernels.ts';
 import { mirrorLower } from '../numerics/matrix.ts';
 import { kernelNC1 } from '../numerics/nc1.ts';
@@ -31,8 +32,9 @@ export default defineStage<Params>({
   inputs: { data: { doc: 'a dataset node (gaussian, dataset-file)', needs: ['X.f64', 'y.f64', 'data.json'] } },
   // K.f64 too with save_matrix: only what every node writes is declared.
   outputs: ['stats.json'],
-  run({ params: p, inputs }) {
+  run({ params: p, inputs, log }) {
     const data = readDataset(single(inputs.data, 'data'));
+    log(`linear algebra on ${backend().name}`);
     const { K, compatScalar } = limitingKernel(data.X, {
       activation: p.activation,
       model: p.model,

@@ -4,8 +4,8 @@ import { defineStage, single, type FileParam } from '../engine/stage-api.ts';
 import { jacobiEigen } from '../numerics/jacobi.ts';
 import { Rng } from '../numerics/rng.ts';
 import { readDataset } from './lib/dataset.ts';
-import { trainFcn, type FcnActivation, type FcnWeights } from './lib/fcn.ts';
-import { expectedBackend, loadTf } from './lib/tfjs.ts';
+import type { FcnActivation, FcnWeights } from './lib/fcn.ts';
+import { describeTrainBackend, trainBackend, trainEnv, trainOnBackend } from './lib/train-backend.ts';
 
 interface Params {
   activation: FcnActivation;
@@ -53,7 +53,7 @@ function spectrum(W1: Float32Array, h: number, d0: number): number[] {
 }
 
 export default defineStage<Params>({
-  description: '2-layer network trained by full-batch gradient descent on MSE (tfjs, float32); NC1 of hidden features and outputs',
+  description: '2-layer network trained by full-batch gradient descent on MSE (ONNX Runtime or tfjs, float32); NC1 of hidden features and outputs',
   params: {
     activation: { type: 'string', enum: ['erf', 'relu'], default: 'erf', doc: 'hidden activation' },
     h: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `the h float64 weights of W2 must fit in this machine's ${formatBytes(memoryBytes())}`, default: 500, doc: 'hidden width' },
@@ -72,11 +72,10 @@ export default defineStage<Params>({
   inputs: { data: { doc: 'a dataset node (rows in class-block order)', needs: ['X.f64', 'y.f64', 'data.json'] } },
   async run({ params: p, inputs, progress, file, log }) {
     const data = readDataset(single(inputs.data, 'data'));
-    const tf = await loadTf();
-    if (tf.getBackend() !== expectedBackend()) throw new Error(`tfjs runs on ${tf.getBackend()}, but the node key says ${expectedBackend()}`);
+    const backend = trainBackend();
     const init = p.init ? weightsFromFile(file(p.init), p.h, data.d0) : initWeights(p, data.d0);
     const start = performance.now();
-    const r = trainFcn(tf, {
+    const r = await trainOnBackend({
       X: Float32Array.from(data.X.data),
       y: Float32Array.from(data.y),
       N: data.N,
@@ -91,8 +90,8 @@ export default defineStage<Params>({
       classSizes: data.class_sizes,
       init,
       onEpoch: (e) => progress(e / p.epochs, `epoch ${e}/${p.epochs}`),
-    });
-    log(`${p.epochs} epochs in ${((performance.now() - start) / 1000).toFixed(2)} s on tfjs ${tf.getBackend()}`);
+    }, backend);
+    log(`${p.epochs} epochs in ${((performance.now() - start) / 1000).toFixed(2)} s on ${describeTrainBackend(backend)}`);
     const first = r.probes[0];
     const last = r.probes[r.probes.length - 1];
     const stats = {

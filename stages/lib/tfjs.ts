@@ -38,42 +38,55 @@ export function expectedBackend(): TfjsBackend {
   return 'wasm';
 }
 
-export function tfjsEnv(): Record<string, string> {
+/** The installed tfjs-core version, or 'missing'. */
+export function tfjsVersion(): string {
   const dir = resolvePackage('@tensorflow/tfjs-core');
-  const version = dir ? String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version) : 'missing';
-  return { tfjs: version, tfjs_backend: expectedBackend() };
+  return dir ? String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version) : 'missing';
+}
+
+export function tfjsEnv(backend: TfjsBackend = expectedBackend()): Record<string, string> {
+  return { tfjs: tfjsVersion(), tfjs_backend: backend };
 }
 
 // Every stage that imports this module gets the tfjs version and backend in its node keys.
 registerKeyFacts('tfjs', tfjsEnv);
 
-let loaded: Promise<typeof TF> | undefined;
+const loaded = new Map<TfjsBackend, Promise<typeof TF>>();
 
-/** The tf namespace, ready on the expected backend. */
-export function loadTf(): Promise<typeof TF> {
-  loaded ??= (async () => {
-    const want = expectedBackend();
-    if (want === 'tensorflow') {
-      // tfjs-node brings its own tfjs-core instance: use its namespace, not a second copy.
-      const tfn = (await import('@tensorflow/tfjs-node' as string)) as typeof TF;
-      await tfn.ready();
-      if (tfn.getBackend() !== 'tensorflow') throw new Error(`tfjs-node loaded but its backend is ${tfn.getBackend()}`);
-      return tfn;
-    }
-    // The union package, not tfjs-core alone: only its bundle registers the gradients that the
-    // classifier's autograd needs (tfjs-core's own are ES modules Node cannot load). It shares
-    // tfjs-core's engine and kernels, so numbers are the same.
-    const tf = (await import('@tensorflow/tfjs')) as unknown as typeof TF;
-    if (want === 'wasm') {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      wasm.setWasmPaths(`${join(resolvePackage('@tensorflow/tfjs-backend-wasm')!, 'dist')}/`);
-    }
-    // tfjs prints a hint to install tfjs-node; it cannot install here, so keep the log clean
-    // (PROD, not IS_TEST: IS_TEST also turns on leak checks that reject softmaxCrossEntropy).
-    tf.env().set('PROD', true);
-    if (!(await tf.setBackend(want))) throw new Error(`tfjs backend ${want} failed to initialise`);
-    await tf.ready();
+/** The tf namespace, ready on backend `want` (default: the expected one). */
+export function loadTf(want: TfjsBackend = expectedBackend()): Promise<typeof TF> {
+  let p = loaded.get(want);
+  if (!p) {
+    p = load(want);
+    loaded.set(want, p);
+  }
+  // tfjs's backend is global to the thread: another stage may have switched it since.
+  return p.then(async (tf) => {
+    if (tf.getBackend() !== want && !(await tf.setBackend(want))) throw new Error(`tfjs backend ${want} failed to initialise`);
     return tf;
-  })();
-  return loaded;
+  });
+}
+
+async function load(want: TfjsBackend): Promise<typeof TF> {
+  if (want === 'tensorflow') {
+    // tfjs-node brings its own tfjs-core instance: use its namespace, not a second copy.
+    const tfn = (await import('@tensorflow/tfjs-node' as string)) as typeof TF;
+    await tfn.ready();
+    if (tfn.getBackend() !== 'tensorflow') throw new Error(`tfjs-node loaded but its backend is ${tfn.getBackend()}`);
+    return tfn;
+  }
+  // The union package, not tfjs-core alone: only its bundle registers the gradients that the
+  // classifier's autograd needs (tfjs-core's own are ES modules Node cannot load). It shares
+  // tfjs-core's engine and kernels, so numbers are the same.
+  const tf = (await import('@tensorflow/tfjs')) as unknown as typeof TF;
+  if (want === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(`${join(resolvePackage('@tensorflow/tfjs-backend-wasm')!, 'dist')}/`);
+  }
+  // tfjs prints a hint to install tfjs-node; it cannot install here, so keep the log clean
+  // (PROD, not IS_TEST: IS_TEST also turns on leak checks that reject softmaxCrossEntropy).
+  tf.env().set('PROD', true);
+  if (!(await tf.setBackend(want))) throw new Error(`tfjs backend ${want} failed to initialise`);
+  await tf.ready();
+  return tf;
 }
