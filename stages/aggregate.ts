@@ -50,6 +50,7 @@ function runRow(h: InputHandle, p: Params): Record<string, unknown> {
 
 export default defineStage<Params>({
   description: 'Groups runs by sweep cell and reduces log10 NC1 (and log10 of NC1 relative to the data) to mean and std',
+  light: true,
   params: {
     source: { type: 'string', default: 'stats.json', doc: 'output file of each run node holding the metric' },
     metric: { type: 'string', default: 'nc1', doc: 'dotted path of the metric in that file' },

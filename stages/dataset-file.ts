@@ -58,6 +58,7 @@ const isProblem = (v: Dataset | FileProblem): v is FileProblem => typeof (v as F
 export default defineStage<Params>({
   description:
     "A user's dataset from a JSON ({X, y} or {X, class_sizes}) or CSV (features + a label column) file, read strictly; classes in order of first appearance; targets from the labels when numeric (0/1 stay 0/1), else centred (-1, 1), or as given by `targets`",
+  light: true,
   params: {
     path: { type: 'file', doc: 'data file, relative to the project root (outside it only as an absolute path given with --set)' },
     format: { type: 'string', enum: ['auto', 'json', 'csv'], default: 'auto', doc: 'file format (auto: by extension)' },

@@ -22,6 +22,7 @@ function sizesOf(p: Params): number[] {
 
 export default defineStage<Params>({
   description: 'Gaussian classes: class c has i.i.d. coordinates N(means[c], std²), rows in class-block order',
+  light: true,
   params: {
     N: { type: 'integer', min: 1, max: maxSquareSide(), maxReason: squareMatrixReason('an N x N kernel matrix'), doc: 'number of samples' },
     d0: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `one row of X must fit in this machine's ${formatBytes(memoryBytes())}`, doc: 'input dimension' },
