@@ -1,0 +1,109 @@
+/**
+ * `npm run bench:cluster [target] [hosts] [cores]`: the expected wall time of a target on a Slurm
+ * cluster of `hosts` machines of `cores` cores (default: paper, full profile, 16 x 2), from node
+ * run times measured here.
+ *
+ * Each node's time is its own recorded run time when the cache holds a build of it (by node id in
+ * any target's last run); otherwise it is extrapolated from the largest measured node of the same
+ * stage kind with the same other parameters where possible, scaled by the size parameter N as the
+ * stage's cost grows (EoS and kernels: N^3 and N^2; training: N; the rest: not scaled). The
+ * schedule is greedy list scheduling in dependency order on hosts x cores slots (one core per
+ * node, as --slurm-cpus-per-task 1), plus the slurm executor's latency per dependency level
+ * measured here (submission, queueing, task start-up); light stages run on the driver.
+ * Prints the estimate, the critical path and the largest nodes.
+ */
+import { join } from 'node:path';
+import { Cache } from '../engine/cache.ts';
+import { openSession, prepareTarget } from '../engine/session.ts';
+import type { PlanNode } from '../engine/expand.ts';
+
+const root = join(import.meta.dirname, '..');
+const target = process.argv[2] ?? 'paper';
+const hosts = Number(process.argv[3] ?? 16);
+const cores = Number(process.argv[4] ?? 2);
+const profile = process.env.PROFILE ?? 'full';
+/** Seconds a Slurm dependency level costs beyond its compute (sbatch, scheduling, task start-up), measured on the one-node cluster. */
+const WAVE_SECONDS = Number(process.env.WAVE_SECONDS ?? 3);
+
+const s = openSession({ packageRoot: root, buildDir: join(root, '.build'), cwd: root, cacheDir: process.env.PIPELINE_CACHE_DIR });
+const { exp, stages } = await prepareTarget(s, target, profile);
+const cache: Cache = s.cache;
+
+// Measured run times by node id (without a target prefix), from every target's recorded runs.
+const measured = new Map<string, number>();
+for (const [, runs] of Object.entries(cache.allRefs())) {
+  for (const run of runs) {
+    for (const [id, key] of Object.entries(run.nodes)) {
+      const bare = id.replace(/^[\w-]+\//, '');
+      if (measured.has(bare)) continue;
+      const meta = cache.readMeta(key);
+      if (meta) measured.set(bare, meta.seconds);
+    }
+  }
+}
+
+const EXPONENT: Record<string, number> = { eos: 3, kernel: 2, nc1: 2, train: 1 };
+const sizeOf = (n: PlanNode) => Number(n.params.N ?? n.coords.N ?? 0) || Number((n.params as { class_sizes?: number[] }).class_sizes?.reduce((a, b) => a + b, 0) ?? 0);
+const bare = (n: PlanNode) => n.id.replace(/^[\w-]+\//, '');
+
+const measuredNodes = exp.nodes.filter((n) => measured.has(bare(n)));
+function estimate(n: PlanNode): { seconds: number; how: 'measured' | 'extrapolated' | 'default' } {
+  const m = measured.get(bare(n));
+  if (m !== undefined) return { seconds: m, how: 'measured' };
+  // The measured node of the same kind and stage whose params differ least, then scaled by N.
+  const same = measuredNodes.filter((o) => o.kind === n.kind);
+  if (!same.length) return { seconds: 1, how: 'default' };
+  const differences = (o: PlanNode) => Object.keys(n.params).filter((k) => JSON.stringify(n.params[k]) !== JSON.stringify(o.params[k])).length;
+  const best = same.reduce((a, b) => (differences(b) < differences(a) || (differences(b) === differences(a) && sizeOf(b) > sizeOf(a)) ? b : a));
+  const p = EXPONENT[n.kind] ?? 0;
+  const ratio = sizeOf(n) && sizeOf(best) ? sizeOf(n) / sizeOf(best) : 1;
+  return { seconds: measured.get(bare(best))! * ratio ** p, how: 'extrapolated' };
+}
+
+const byId = new Map(exp.nodes.map((n) => [n.id, n]));
+const est = new Map(exp.nodes.map((n) => [n.id, estimate(n)]));
+const light = (n: PlanNode) => !!stages.get(n.kind)?.def.light;
+
+// Earliest finish in dependency order on hosts*cores slots (greedy, longest-ready-first).
+const level = new Map<string, number>();
+for (const n of exp.nodes) {
+  const ups = Object.values(n.inputs).flatMap((i) => i.ids);
+  level.set(n.id, ups.length ? Math.max(...ups.map((u) => level.get(u)!)) + 1 : 0);
+}
+const slots = Array.from({ length: hosts * cores }, () => 0);
+const finish = new Map<string, number>();
+const pending = [...exp.nodes].sort((a, b) => level.get(a.id)! - level.get(b.id)! || est.get(b.id)!.seconds - est.get(a.id)!.seconds);
+let critical = { id: '', at: 0 };
+for (const n of pending) {
+  const ups = Object.values(n.inputs).flatMap((i) => i.ids);
+  const ready = ups.length ? Math.max(...ups.map((u) => finish.get(u)!)) : 0;
+  const t = est.get(n.id)!.seconds;
+  let at: number;
+  if (light(n)) at = ready + t; // on the driver, beside the cluster's slots
+  else {
+    let k = 0;
+    for (let i = 1; i < slots.length; i++) if (slots[i] < slots[k]) k = i;
+    at = Math.max(slots[k], ready + WAVE_SECONDS) + t;
+    slots[k] = at;
+  }
+  finish.set(n.id, at);
+  if (at > critical.at) critical = { id: n.id, at };
+}
+
+// The chain that ends last.
+const chain: string[] = [];
+for (let id: string | undefined = critical.id; id; ) {
+  chain.unshift(id);
+  const node: PlanNode = byId.get(id)!;
+  const ups: string[] = Object.values(node.inputs).flatMap((i) => i.ids);
+  id = ups.length ? ups.reduce((a: string, b: string) => (finish.get(b)! > finish.get(a)! ? b : a)) : undefined;
+}
+const total = [...est.values()].reduce((a, e) => a + e.seconds, 0);
+const counts = { measured: 0, extrapolated: 0, default: 0 };
+for (const e of est.values()) counts[e.how]++;
+const h = (x: number) => (x >= 3600 ? `${(x / 3600).toFixed(1)} h` : x >= 60 ? `${(x / 60).toFixed(1)} min` : `${x.toFixed(1)} s`);
+console.log(`${target} (${profile}): ${exp.nodes.length} nodes; run times ${counts.measured} measured here, ${counts.extrapolated} extrapolated, ${counts.default} unknown (1 s)`);
+console.log(`compute: ${h(total)} in all (one core); on ${hosts} hosts x ${cores} cores with ${WAVE_SECONDS} s of Slurm latency per level: ${h(critical.at)} wall`);
+console.log(`critical path (${chain.length} nodes): ${chain.map((id) => `${id} ${h(est.get(id)!.seconds)}`).join(' -> ')}`);
+const largest = [...exp.nodes].sort((a, b) => est.get(b.id)!.seconds - est.get(a.id)!.seconds).slice(0, 5);
+console.log(`largest nodes: ${largest.map((n) => `${n.id} ${h(est.get(n.id)!.seconds)} (${est.get(n.id)!.how})`).join('; ')}`);
