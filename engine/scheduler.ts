@@ -183,16 +183,22 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
     const changed = explain(r.node, r.record, prev);
     let announcedWait = false;
     let started = quiet;
+    /** An input entry is damaged or gone: recompute it and go round again, or say why not. */
+    const recover = async (key: string, otherwise: JobFailure): Promise<Done | undefined> => {
+      if (recovered >= MAX_RECOVERIES) return failedDone(r, otherwise, changed);
+      recovered++;
+      try {
+        await recoverUpstream(r, key);
+        return undefined;
+      } catch (e) {
+        return failedDone(r, { message: (e as Error).message }, changed);
+      }
+    };
     for (;;) {
       const found = inputRefs(r);
       if ('missing' in found) {
-        if (recovered >= MAX_RECOVERIES) return failedDone(r, { message: `the cache entry of an input (${found.missing.slice(0, 12)}) disappeared during the run` }, changed);
-        try {
-          await recoverUpstream(r, found.missing);
-        } catch (e) {
-          return failedDone(r, { message: (e as Error).message }, changed);
-        }
-        recovered++;
+        const failed = await recover(found.missing, { message: `the cache entry of an input (${found.missing.slice(0, 12)}) disappeared during the run` });
+        if (failed) return failed;
         continue;
       }
       const job: NodeJob = {
@@ -229,16 +235,10 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
           continue;
         case 'failed': {
           const corrupt = outcome.failure.corrupt;
-          if (corrupt && recovered < MAX_RECOVERIES) {
-            try {
-              await recoverUpstream(r, corrupt.key);
-            } catch (e) {
-              return failedDone(r, { message: (e as Error).message }, changed);
-            }
-            recovered++;
-            continue;
-          }
-          return failedDone(r, outcome.failure, changed, outcome.executor);
+          if (!corrupt) return failedDone(r, outcome.failure, changed, outcome.executor);
+          const failed = await recover(corrupt.key, outcome.failure);
+          if (failed) return failed;
+          continue;
         }
       }
     }
