@@ -62,10 +62,19 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
   const jobs = opts.jobs ?? s.defaultJobs;
   const executor = lazyExecutor(s, jobs);
   const known = s.cache.readLastRun(target.name);
-  const progress = createProgress(exp.nodes.length, { quiet: opts.quiet });
+  const previous = previousKeys(s.cache, target.name);
+  const progress = createProgress(exp.nodes, {
+    quiet: opts.quiet,
+    jobs,
+    // Only asked for a node that starts running (the TTY's ETA): a no-op run reads no meta.
+    previousSeconds: (n) => {
+      const key = previous().get(n.id);
+      return key ? s.cache.readMeta(key)?.seconds : undefined;
+    },
+  });
   let done;
   try {
-    done = await schedule(exp, { cache: s.cache, stages, executor, jobs, projectRoot: s.roots.projectRoot, force: opts.force, previous: previousKeys(s.cache, target.name), known, events: progress });
+    done = await schedule(exp, { cache: s.cache, stages, executor, jobs, projectRoot: s.roots.projectRoot, force: opts.force, previous, known, events: progress });
   } finally {
     progress.stop();
     await executor.close();
