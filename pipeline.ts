@@ -16,6 +16,17 @@ import {
   type TargetOptions,
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
+import { formatFailure } from './engine/failures.ts';
+import { readFileSync } from 'node:fs';
+
+/** A failed node's log for --debug (it may be gone if the cache was cleaned meanwhile). */
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().replace(/^/gm, '  ');
+  } catch {
+    return `  (log ${path} is gone)`;
+  }
+}
 
 interface Context {
   packageRoot: string;
@@ -32,7 +43,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function printSummary(s: RunSummary, verb: string, explain: boolean): void {
+function printSummary(s: RunSummary, verb: string, explain: boolean, debug = false): void {
   const err = process.stderr;
   if (explain) {
     for (const n of s.nodes) if (n.status === 'ran' || n.status === 'would-run') err.write(`  ${n.status === 'ran' ? 'ran' : 'will run'} ${n.id}: ${(n.changed ?? []).join('; ')}\n`);
@@ -42,7 +53,11 @@ function printSummary(s: RunSummary, verb: string, explain: boolean): void {
     : [`${s.ran} ran`, `${s.cached} cached`, `${s.failed} failed`, ...(s.skipped ? [`${s.skipped} skipped`] : [])];
   err.write(`${s.target} (${s.profile}): ${parts.join(', ')} in ${s.seconds.toFixed(2)} s\n`);
   for (const p of s.published) err.write(`report: ${p}/README.md\n`);
-  if (s.failed) err.write(`failed nodes: ${s.nodes.filter((n) => n.status === 'failed').map((n) => n.id).join(', ')}\n`);
+  for (const f of s.failures) {
+    err.write(`${formatFailure(f)}\n`);
+    if (debug && f.log) err.write(`${readLog(f.log)}\n`);
+  }
+  if (s.skipped) err.write(`${s.skipped} ${s.skipped === 1 ? 'node' : 'nodes'} skipped: an upstream node failed\n`);
 }
 
 export async function main(argv: string[], ctx: Context): Promise<number> {
@@ -71,11 +86,12 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('-f, --force', 'rerun every node even if cached')
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--explain', 'say for each node that ran which part of its key changed')
-    .option('-q, --quiet', 'no progress output')
+    .option('-q, --quiet', 'no progress output (the summary and failures are still printed)')
+    .option('--debug', "print a failed node's stack (its log file) after its one-line reason")
     .action(async (target: string, o) => {
       const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json });
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
-      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false);
+      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false, o.debug ?? false);
       if (s.failed || s.skipped) exit = 1;
     });
 

@@ -9,6 +9,7 @@ import { listTargets } from './config.ts';
 import { PipelineError } from './errors.ts';
 import { LocalExecutor } from './executors/local.ts';
 import type { Executor, Job } from './executors/job.ts';
+import { describeFailures, type Failure } from './failures.ts';
 import { createProgress } from './progress.ts';
 import { publishTarget, writeReportsIndex } from './publish.ts';
 import { schedule, type NodeResult } from './scheduler.ts';
@@ -32,6 +33,8 @@ export interface RunSummary {
   seconds: number;
   published: string[];
   nodes: NodeResult[];
+  /** Failed nodes, one line each (engine/failures.ts). */
+  failures: Failure[];
 }
 
 /** Starts the worker pool only when a node actually has to run. */
@@ -49,9 +52,9 @@ function lazyExecutor(s: Session, jobs: number): Executor {
   };
 }
 
-function summarise(target: string, profile: string, results: NodeResult[], seconds: number, published: string[]): RunSummary {
+function summarise(target: string, profile: string, results: NodeResult[], seconds: number, published: string[], failures: Failure[] = []): RunSummary {
   const count = (st: string) => results.filter((r) => r.status === st).length;
-  return { target, profile, ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped'), seconds, published, nodes: results };
+  return { target, profile, ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped'), seconds, published, nodes: results, failures };
 }
 
 export async function runCommand(name: string, opts: TargetOptions): Promise<RunSummary> {
@@ -94,7 +97,7 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
   // A run that computed nothing and matches the last record adds nothing: keeps a no-op fast.
   const unchanged = ok.length === known.size && ok.every((n) => known.get(n.id)?.key === keys[n.id]);
   if (ok.length && !unchanged) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
-  return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, published);
+  return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, published, describeFailures(exp, results, process.cwd()));
 }
 
 export async function planCommand(name: string, opts: TargetOptions): Promise<RunSummary> {

@@ -8,6 +8,7 @@ import { Cache, outputsDigest, type NodeMeta } from './cache.ts';
 import type { Expansion, PlanNode } from './expand.ts';
 import type { Executor } from './executors/job.ts';
 import { explainChange, keyParts, makeKey, type GatheredInput, type KeyRecord } from './key.ts';
+import { writeFailureLog } from './node-log.ts';
 import { recordInputs, type JobInputs } from './outputs.ts';
 import type { LoadedStage } from './stages.ts';
 
@@ -21,7 +22,10 @@ export interface NodeResult {
   /** For a node that ran (or would run): which key parts changed since it last ran. */
   changed?: string[];
   seconds?: number;
+  /** Why it failed (one line: the error's message) or was skipped. */
   error?: string;
+  /** A failed node's log: message, stack, params (engine/node-log.ts). */
+  logPath?: string;
 }
 
 export interface RunEvents {
@@ -129,7 +133,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
       } catch (e) {
         cache.discard(staging);
         const message = e instanceof Error ? e.message : String(e);
-        return { result: { id: node.id, stage: node.stage, status: 'failed', key, changed, error: message } };
+        const logPath = writeFailureLog(cache.dir, { id: node.id, stage: node.stage, kind: node.kind, key, params: node.params, error: e });
+        return { result: { id: node.id, stage: node.stage, status: 'failed', key, changed, error: message, logPath } };
       }
     } finally {
       release();

@@ -22,7 +22,7 @@ export interface JobResult {
 export type WorkerMessage =
   | { type: 'progress'; jobId: number; fraction: number; note?: string }
   | { type: 'done'; jobId: number; result: JobResult }
-  | { type: 'error'; jobId: number; message: string };
+  | { type: 'error'; jobId: number; message: string; stack?: string };
 
 export interface Executor {
   run(job: Job, onProgress: (fraction: number, note?: string) => void): Promise<JobResult>;

@@ -2,6 +2,7 @@
  * Runs jobs on a pool of worker threads (one per job slot), so CPU-bound stages use every core.
  * Workers start on first use: a run where everything is cached starts none.
  */
+import { JobError } from '../node-log.ts';
 import { Worker } from 'node:worker_threads';
 import { createIdleCores, IDLE_CORES_KEY, jobEnded, jobStarted } from '../core-tokens.ts';
 import type { Executor, Job, JobResult, WorkerMessage } from './job.ts';
@@ -57,7 +58,7 @@ export class LocalExecutor implements Executor {
           else {
             cleanup();
             if (m.type === 'done') resolve(m.result);
-            else reject(new Error(m.message));
+            else reject(new JobError(m.message, m.stack));
           }
         };
         const onExit = (code: number) => {

@@ -18,7 +18,8 @@ port.on('message', async (job: Job) => {
     });
     post({ type: 'done', jobId: job.jobId, result });
   } catch (e) {
+    // The message is what the user reads; the stack goes to the node's log file.
     const err = e as Error;
-    post({ type: 'error', jobId: job.jobId, message: err?.stack ?? String(e) });
+    post({ type: 'error', jobId: job.jobId, message: err instanceof Error ? err.message : String(e), stack: err instanceof Error ? err.stack : undefined });
   }
 });
