@@ -17,6 +17,7 @@ import {
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
 import { formatFailure } from './engine/failures.ts';
+import { formatGroups, groupByStage } from './engine/plan-format.ts';
 import { readFileSync } from 'node:fs';
 
 /** A failed node's log for --debug (it may be gone if the cache was cleaned meanwhile). */
@@ -43,10 +44,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function printSummary(s: RunSummary, verb: string, explain: boolean, debug = false): void {
+function printSummary(s: RunSummary, verb: string, explain: boolean, debug = false, verbose = false): void {
   const err = process.stderr;
-  if (explain) {
+  if (explain && verbose) {
     for (const n of s.nodes) if (n.status === 'ran' || n.status === 'would-run') err.write(`  ${n.status === 'ran' ? 'ran' : 'will run'} ${n.id}: ${(n.changed ?? []).join('; ')}\n`);
+  } else if (explain) {
+    for (const line of formatGroups(groupByStage(s.nodes, (st) => s.kinds?.[st] ?? '?'), verb === 'plan' ? 'to run' : 'ran')) err.write(`  ${line}\n`);
   }
   const parts = verb === 'plan'
     ? [`${s.nodes.filter((n) => n.status === 'would-run').length} to run`, `${s.cached} cached`]
@@ -85,23 +88,25 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
   targetOptions(program.command('run <target>').description('build a target (configs/<target>.yml or a .yml path) and publish its report'))
     .option('-f, --force', 'rerun every node even if cached')
     .option('--json', 'print the run summary as JSON on stdout')
-    .option('--explain', 'say for each node that ran which part of its key changed')
+    .option('--explain', 'say per stage how many nodes ran and which part of their keys changed')
+    .option('-v, --verbose', 'with --explain: one line per node')
     .option('-q, --quiet', 'no progress output (the summary and failures are still printed)')
     .option('--debug', "print a failed node's stack (its log file) after its one-line reason")
     .action(async (target: string, o) => {
       const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json });
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
-      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false, o.debug ?? false);
+      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false, o.debug ?? false, o.verbose ?? false);
       if (s.failed || s.skipped) exit = 1;
     });
 
   targetOptions(program.command('plan <target>').description('dry run: what would run, and why (which key part changed)'))
     .option('-f, --force', 'plan as if every node were forced')
-    .option('--json', 'print the plan as JSON on stdout')
+    .option('--json', 'print the plan as JSON on stdout (every node, and the per-stage groups)')
+    .option('-v, --verbose', 'one line per node instead of one per stage')
     .action(async (target: string, o) => {
       const s = await planCommand(target, base(o));
-      if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
-      else printSummary(s, 'plan', true);
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...s, stages: groupByStage(s.nodes, (st) => s.kinds?.[st] ?? '?') }, null, 1)}\n`);
+      else printSummary(s, 'plan', true, false, o.verbose ?? false);
     });
 
   program

@@ -9,6 +9,7 @@ import { listTargets } from './config.ts';
 import { PipelineError } from './errors.ts';
 import { LocalExecutor } from './executors/local.ts';
 import type { Executor, Job } from './executors/job.ts';
+import type { Expansion } from './expand.ts';
 import { describeFailures, type Failure } from './failures.ts';
 import { createProgress } from './progress.ts';
 import { publishTarget, writeReportsIndex } from './publish.ts';
@@ -35,6 +36,8 @@ export interface RunSummary {
   nodes: NodeResult[];
   /** Failed nodes, one line each (engine/failures.ts). */
   failures: Failure[];
+  /** Config stage name -> stage kind, for per-stage summaries. */
+  kinds: Record<string, string>;
 }
 
 /** Starts the worker pool only when a node actually has to run. */
@@ -52,9 +55,11 @@ function lazyExecutor(s: Session, jobs: number): Executor {
   };
 }
 
-function summarise(target: string, profile: string, results: NodeResult[], seconds: number, published: string[], failures: Failure[] = []): RunSummary {
+function summarise(exp: Expansion, target: string, profile: string, results: NodeResult[], seconds: number, published: string[], failures: Failure[] = []): RunSummary {
   const count = (st: string) => results.filter((r) => r.status === st).length;
-  return { target, profile, ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped'), seconds, published, nodes: results, failures };
+  const kinds: Record<string, string> = {};
+  for (const n of exp.nodes) kinds[n.stage] ??= n.kind;
+  return { target, profile, ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped'), seconds, published, nodes: results, failures, kinds };
 }
 
 export async function runCommand(name: string, opts: TargetOptions): Promise<RunSummary> {
@@ -97,7 +102,7 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
   // A run that computed nothing and matches the last record adds nothing: keeps a no-op fast.
   const unchanged = ok.length === known.size && ok.every((n) => known.get(n.id)?.key === keys[n.id]);
   if (ok.length && !unchanged) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
-  return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, published, describeFailures(exp, results, process.cwd()));
+  return summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, published, describeFailures(exp, results, process.cwd()));
 }
 
 export async function planCommand(name: string, opts: TargetOptions): Promise<RunSummary> {
@@ -107,7 +112,7 @@ export async function planCommand(name: string, opts: TargetOptions): Promise<Ru
   const known = s.cache.readLastRun(target.name);
   const done = await schedule(exp, { cache: s.cache, stages, jobs: 1, projectRoot: s.roots.projectRoot, force: opts.force, dryRun: true, previous: previousKeys(s.cache, target.name), known });
   const results = exp.nodes.map((n) => done.get(n.id)!.result);
-  return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, []);
+  return summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, []);
 }
 
 export async function listCommand(opts: SessionOptions): Promise<{ targets: ReturnType<typeof listTargets>; stages: { kind: string; description: string }[] }> {
