@@ -16,6 +16,7 @@ import {
   type TargetOptions,
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
+import { schemaCommand } from './engine/commands/schema.ts';
 import { formatFailure } from './engine/failures.ts';
 import { formatGroups, groupByStage } from './engine/plan-format.ts';
 import { readFileSync } from 'node:fs';
@@ -133,6 +134,16 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('--nodes', 'one box per node instead of per stage')
     .action(async (target: string, o) => {
       process.stdout.write(`${await graphCommand(target, { ...base(o), nodes: o.nodes })}\n`);
+    });
+
+  program
+    .command('schema')
+    .description("JSON Schema of the config language from the stage kinds' params (for editors: configs name it in their first line)")
+    .option('-o, --out <file>', 'write it to this file (e.g. configs/pipeline.schema.json) instead of stdout')
+    .action(async (o) => {
+      const r = await schemaCommand({ ...ctx, out: o.out });
+      if (r.written) process.stderr.write(`wrote ${r.written}\n`);
+      else process.stdout.write(r.text);
     });
 
   program
