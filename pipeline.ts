@@ -17,6 +17,8 @@ import {
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
 import { schemaCommand } from './engine/commands/schema.ts';
+import { diffCommand } from './engine/commands/diff.ts';
+import { diffRows, formatTable } from './engine/results-diff.ts';
 import { formatFailure } from './engine/failures.ts';
 import { formatGroups, groupByStage } from './engine/plan-format.ts';
 import { readFileSync } from 'node:fs';
@@ -134,6 +136,24 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('--nodes', 'one box per node instead of per stage')
     .action(async (target: string, o) => {
       process.stdout.write(`${await graphCommand(target, { ...base(o), nodes: o.nodes })}\n`);
+    });
+
+  targetOptions(program.command('diff <target>').description('two builds side by side: the last two runs, or the target against a variant (--set k=v); per cell the change of each result field'))
+    .option('--field <name>', 'result field to show (repeatable; default: the *_mean fields)', collect, [])
+    .option('--json', 'the whole comparison as JSON on stdout')
+    .action(async (target: string, o) => {
+      const r = await diffCommand(target, { ...base(o), fields: o.field });
+      if (o.json) return void process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
+      const out = process.stdout;
+      out.write(`A: ${r.a.label}\nB: ${r.b.label}\n`);
+      for (const [k, [x, y]] of Object.entries(r.diff.changed)) out.write(`changed as a whole: ${k} ${x} -> ${y}\n`);
+      const fixed = Object.entries(r.diff.fixed).map(([k, v]) => `${k} ${v}`);
+      if (fixed.length) out.write(`same in every cell: ${fixed.join(', ')}\n`);
+      const { header, rows } = diffRows(r.diff, r.shown);
+      out.write(`\n${formatTable(header, rows).join('\n')}\n\n`);
+      for (const l of r.summary) out.write(`${l}\n`);
+      if (r.diff.onlyA || r.diff.onlyB) out.write(`${r.diff.onlyA} cells only in A, ${r.diff.onlyB} only in B (not compared)\n`);
+      out.write(`written: ${r.written} (with overlay.svg, diff.json)\n`);
     });
 
   program

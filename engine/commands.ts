@@ -22,6 +22,8 @@ export interface TargetOptions extends SessionOptions {
   jobs?: number;
   force?: boolean;
   quiet?: boolean;
+  /** false: build only (no report, no run record), as `diff` builds a variant. */
+  publish?: boolean;
 }
 
 export interface RunSummary {
@@ -88,20 +90,20 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
     await executor.close();
   }
   const published: string[] = [];
-  for (const t of exp.targets) {
+  for (const t of opts.publish === false ? [] : exp.targets) {
     const id = exp.publish[t.name];
     if (!id) continue;
     const r = publishTarget(t, id, { cache: s.cache, reportsDir: s.reportsDir, projectRoot: s.roots.projectRoot, nodes: exp.nodes, results: done, stages, force: opts.force });
     if (r === 'published') published.push(join('reports', t.name));
   }
-  if (published.length || !existsSync(join(s.reportsDir, 'README.md'))) writeReportsIndex(s.reportsDir, s.roots.projectRoot);
+  if (published.length || (opts.publish !== false && !existsSync(join(s.reportsDir, 'README.md')))) writeReportsIndex(s.reportsDir, s.roots.projectRoot);
   const results = exp.nodes.map((n) => done.get(n.id)!.result);
   const ok = exp.nodes.filter((n) => ['ran', 'cached'].includes(done.get(n.id)!.result.status));
   const keys = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.result.key!]));
   const digests = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.digest!]));
   // A run that computed nothing and matches the last record adds nothing: keeps a no-op fast.
   const unchanged = ok.length === known.size && ok.every((n) => known.get(n.id)?.key === keys[n.id]);
-  if (ok.length && !unchanged) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
+  if (ok.length && !unchanged && opts.publish !== false) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
   return summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, published, describeFailures(exp, results, process.cwd()));
 }
 
