@@ -50,7 +50,7 @@ function positiveInt(value: string): number {
 function printSummary(s: RunSummary, verb: string, explain: boolean, debug = false, verbose = false): void {
   const err = process.stderr;
   if (explain && verbose) {
-    for (const n of s.nodes) if (n.status === 'ran' || n.status === 'would-run') err.write(`  ${n.status === 'ran' ? 'ran' : 'will run'} ${n.id}: ${(n.changed ?? []).join('; ')}\n`);
+    for (const n of s.nodes) if (!n.shared && (n.status === 'ran' || n.status === 'would-run')) err.write(`  ${n.status === 'ran' ? 'ran' : 'will run'} ${n.id}: ${(n.changed ?? []).join('; ')}\n`);
   } else if (explain) {
     for (const line of formatGroups(groupByStage(s.nodes, (st) => s.kinds?.[st] ?? '?'), verb === 'plan' ? 'to run' : 'ran')) err.write(`  ${line}\n`);
   }

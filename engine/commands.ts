@@ -61,7 +61,17 @@ function summarise(exp: Expansion, target: string, profile: string, results: Nod
   const count = (st: string) => results.filter((r) => r.status === st).length;
   const kinds: Record<string, string> = {};
   for (const n of exp.nodes) kinds[n.stage] ??= n.kind;
-  return { target, profile, ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped'), seconds, published, nodes: results, failures, kinds };
+  // Every node the config names is listed: a stage whose node is another's (the same computation)
+  // appears under its own id too, pointing at the shared one; counts count each computation once.
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const aliases: NodeResult[] = Object.entries(exp.shared ?? {}).map(([id, to]) => ({ ...byId.get(to)!, id, stage: stageOfId(id), shared: to }));
+  for (const a of aliases) kinds[a.stage] ??= kinds[byId.get(a.shared!)!.stage];
+  return { target, profile, ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped'), seconds, published, nodes: [...results, ...aliases], failures, kinds };
+}
+
+/** "fig3/ntk[N=128,d0=1]" -> "ntk": the config stage of a node id. */
+function stageOfId(id: string): string {
+  return id.replace(/^[\w-]+\//, '').replace(/\[.*$/, '');
 }
 
 export async function runCommand(name: string, opts: TargetOptions): Promise<RunSummary> {

@@ -33,6 +33,8 @@ export interface Expansion {
   /** Publishing: target name -> node id of its report stage. */
   publish: Record<string, string>;
   targets: TargetSpec[];
+  /** Ids of stage nodes that resolved to an existing node (same computation) -> that node's id. */
+  shared: Record<string, string>;
 }
 
 /** Variables every target has: its name, the profile it is built with, its title and description. */
@@ -155,7 +157,7 @@ function resolveFiles(def: StageDefinition, params: Record<string, unknown>, roo
   return undefined;
 }
 
-function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[]): string | undefined {
+function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[], shared: Record<string, string>): string | undefined {
   const stageAxes = new Map<string, string[]>();
   const stageNodes = new Map<string, NodeIndex>();
   const sweepOrder = Object.keys(t.sweep);
@@ -191,6 +193,9 @@ function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoo
       if (!existing) {
         bySid.set(sid, node);
         out.push(node);
+      } else {
+        const own = nodeId(s.name, coords, prefix);
+        if (own !== existing.id) shared[own] = existing.id;
       }
       nodes.push(node);
     }
@@ -222,14 +227,15 @@ export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, p
   const bySid = new Map<string, PlanNode>();
   const publish: Record<string, string> = {};
   const targets: TargetSpec[] = [];
+  const shared: Record<string, string> = {};
   const walk = (t: TargetSpec, prefix: string) => {
     for (const child of t.include) walk(child, `${child.name}/`);
-    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes);
+    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes, shared);
     if (pub) publish[t.name] = pub;
     targets.push(t);
   };
   walk(target, '');
-  return { nodes, publish, targets };
+  return { nodes, publish, targets, shared };
 }
 
 /** Every stage kind a target (and its includes) uses. */

@@ -28,6 +28,7 @@ export function groupByStage(nodes: NodeResult[], kindOf: (stage: string) => str
   const stageOf = new Map(nodes.map((n) => [n.id, n.stage]));
   const groups = new Map<string, StageGroup & { counts: Map<string, number> }>();
   for (const n of nodes) {
+    if (n.shared) continue; // listed under the node that computes it
     let g = groups.get(n.stage);
     if (!g) groups.set(n.stage, (g = { stage: n.stage, kind: kindOf(n.stage), toRun: 0, cached: 0, failed: 0, skipped: 0, reasons: [], counts: new Map() }));
     if (n.status === 'ran' || n.status === 'would-run') {

@@ -26,6 +26,8 @@ export interface NodeResult {
   error?: string;
   /** A failed node's log: message, stack, params (engine/node-log.ts). */
   logPath?: string;
+  /** This id names the same computation as node `shared` (one entry, listed under both ids). */
+  shared?: string;
 }
 
 export interface RunEvents {
