@@ -112,9 +112,10 @@ export function createProgress(nodes: PlanNode[], opts: ProgressOptions = {}): P
   }, TTY_REFRESH_MS);
   refresh.unref();
   // cli-progress hides the cursor; Ctrl-C would leave the terminal without one.
+  // After restoring it, the signal takes its default course (exit) unless someone else handles it.
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
-    process.kill(process.pid, signal);
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   const stop = () => {
     clearInterval(refresh);
