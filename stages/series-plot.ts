@@ -38,6 +38,7 @@ export default defineStage<Params>({
     const values = list.flatMap((row) =>
       p.y.map((field, i) => ({ x: pick(row, p.x), series: labelOf(i), value: pick(row, field) })).filter((v) => typeof v.value === 'number' && (!p.log_y || (v.value as number) > 0)),
     );
+    const wholeX = values.every((v) => Number.isInteger(v.x));
     // One field needs no legend: the y axis title names it.
     const series = p.y.length > 1 ? seriesEncoding('series', p.legend_title, p.y.map((_, i) => labelOf(i))) : {};
     const spec = {
@@ -48,7 +49,8 @@ export default defineStage<Params>({
       data: { values },
       mark: { type: 'line', point: { filled: true, size: 20 }, strokeWidth: 1.8 },
       encoding: {
-        x: { field: 'x', type: 'quantitative', title: p.x },
+        // Steps, epochs and indices are whole numbers: no "1.000000" or "2.5" ticks.
+        x: { field: 'x', type: 'quantitative', title: p.x, ...(wholeX ? { axis: { format: 'd', tickMinStep: 1 } } : {}) },
         y: { field: 'value', type: 'quantitative', title: p.y_title || (p.y.length === 1 ? labelOf(0) : p.legend_title), scale: p.log_y ? { type: 'log' } : { zero: false } },
         ...series,
       },
