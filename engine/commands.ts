@@ -11,6 +11,7 @@ import { LocalExecutor } from './executors/local.ts';
 import type { Executor, Job } from './executors/job.ts';
 import type { Expansion } from './expand.ts';
 import { describeFailures, type Failure } from './failures.ts';
+import { removeFailureLogs } from './node-log.ts';
 import { createProgress } from './progress.ts';
 import { publishTarget, writeReportsIndex } from './publish.ts';
 import { schedule, type NodeResult } from './scheduler.ts';
@@ -218,7 +219,10 @@ export function gcCommand(opts: SessionOptions & { dryRun?: boolean; keepLast?: 
     bytes += s.cache.entryBytes(key);
     if (!opts.dryRun) s.cache.remove(key);
   }
-  if (!opts.dryRun) s.cache.sweepStaging();
+  if (!opts.dryRun) {
+    s.cache.sweepStaging();
+    removeFailureLogs(s.cache.dir, keep);
+  }
   return { removed, bytes, kept, dryRun: !!opts.dryRun };
 }
 

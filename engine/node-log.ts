@@ -3,7 +3,7 @@
  * the stack and the stage's own log lines. One file per key under <cache>/logs/, replaced when the
  * node fails again; a node that later succeeds keeps its log in meta.json instead.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from './hash.ts';
 
@@ -57,4 +57,11 @@ export function writeFailureLog(cacheDir: string, f: FailureRecord): string | un
   } catch {
     return undefined;
   }
+}
+
+/** gc: failure logs go with the entries no run keeps (a failed key never has an entry). */
+export function removeFailureLogs(cacheDir: string, keep: Set<string>): void {
+  const dir = logsDir(cacheDir);
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) if (f.endsWith('.log') && !keep.has(f.slice(0, -4))) rmSync(join(dir, f), { force: true });
 }

@@ -56,4 +56,12 @@ test('--debug adds the stack; --json lists the failures', () => {
   assert.equal(j.failures.map((f: { id: string }) => f.id).sort(), ['bad', 'csv']);
 });
 
+test('gc removes the failure logs', () => {
+  const r = cli(dir, ['run', 't', '-q']);
+  const log = /log: (\S+)/.exec(r.stderr)![1];
+  assert.ok(existsSync(join(dir, log)));
+  cli(dir, ['gc']);
+  assert.not.ok(existsSync(join(dir, log)));
+});
+
 test.run();
