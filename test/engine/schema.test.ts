@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import * as yaml from 'js-yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { schemaCommand } from '../../engine/commands/schema.ts';
-import { BUILD_DIR, PACKAGE_ROOT } from '../helpers/project.ts';
+import { BUILD_DIR, makeProject, PACKAGE_ROOT } from '../helpers/project.ts';
 
 const configsDir = join(PACKAGE_ROOT, 'configs');
 const shipped = JSON.parse(readFileSync(join(configsDir, 'pipeline.schema.json'), 'utf8'));
@@ -39,6 +39,18 @@ test('the schema rejects what the engine rejects: unknown keys, wrong param type
   assert.ok(check({ stages: { data: { params: {} } } }).length > 0, 'a config that extends nothing must name each kind');
   assert.equal(check({ extends: 'fig2.yml', stages: { data: { params: { std: 1 } } } }), [], 'an override in an extending config');
   assert.equal(check({ stages: { data: { stage: 'gaussian', params: { N: '${N}', d0: '${d0}' } } } }), [], 'references');
+});
+
+test("a project's own stage kinds are in its schema", async () => {
+  const dir = makeProject({
+    'stages/boom.ts': `export default { description: 'x', params: { limit: { type: 'integer', min: 1, doc: 'how much' } }, run() { return {}; } };\n`,
+  });
+  const schema = JSON.parse((await schemaCommand({ packageRoot: PACKAGE_ROOT, buildDir: BUILD_DIR, cwd: dir })).text);
+  assert.ok(schema.$defs.stage.properties.stage.enum.includes('boom'));
+  assert.equal(schema.$defs.params.boom.properties.limit.anyOf[0], { type: 'integer', minimum: 1 });
+  const v = new Ajv2020({ strict: false }).compile(schema);
+  assert.ok(v({ stages: { b: { stage: 'boom', params: { limit: 2 } } } }));
+  assert.not.ok(v({ stages: { b: { stage: 'boom', params: { limit: 0 } } } }));
 });
 
 test.run();
