@@ -102,7 +102,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       if (s.failed || s.skipped) exit = 1;
     });
 
-  targetOptions(program.command('plan <target>').description('dry run: what would run, and why (which key part changed)'))
+  targetOptions(program.command('plan <target>').description('dry run: what would run and why (which key part changed), one line per stage'))
     .option('-f, --force', 'plan as if every node were forced')
     .option('--json', 'print the plan as JSON on stdout (every node, and the per-stage groups)')
     .option('-v, --verbose', 'one line per node instead of one per stage')
