@@ -23,6 +23,21 @@ import { describeFsFault, FS_FAULT_EXIT_CODE, isFsFaultMessage, type Place } fro
 import { findProjectRoot } from './engine/session.ts';
 import { installShutdown } from './engine/shutdown.ts';
 import { maxJobs, maxNodeBudget, NODE_BUDGET_REASON, wholeNumberOption } from './engine/limits.ts';
+import { schemaCommand } from './engine/commands/schema.ts';
+import { diffCommand } from './engine/commands/diff.ts';
+import { diffRows, formatTable } from './engine/results-diff.ts';
+import { formatFailure } from './engine/failures.ts';
+import { formatGroups, groupByStage } from './engine/plan-format.ts';
+import { readFileSync } from 'node:fs';
+
+/** A failed node's log for --debug (it may be gone if the cache was cleaned meanwhile). */
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().replace(/^/gm, '  ');
+  } catch {
+    return `  (log ${path} is gone)`;
+  }
+}
 
 interface Context {
   packageRoot: string;
@@ -35,17 +50,23 @@ function collect(value: string, previous: string[]): string[] {
 
 const jobsOption = wholeNumberOption('--jobs', 1, maxJobs(), 'local jobs are worker threads: 4 per core on this machine');
 
-function printSummary(s: RunSummary, verb: string, explain: boolean): void {
+function printSummary(s: RunSummary, verb: string, explain: boolean, debug = false, verbose = false): void {
   const err = process.stderr;
-  if (explain) {
-    for (const n of s.nodes) if (n.status === 'ran' || n.status === 'would-run') err.write(`  ${n.status === 'ran' ? 'ran' : 'will run'} ${n.id}: ${(n.changed ?? []).join('; ')}\n`);
+  if (explain && verbose) {
+    for (const n of s.nodes) if (!n.shared && (n.status === 'ran' || n.status === 'would-run')) err.write(`  ${n.status === 'ran' ? 'ran' : 'will run'} ${n.id}: ${(n.changed ?? []).join('; ')}\n`);
+  } else if (explain) {
+    for (const line of formatGroups(groupByStage(s.nodes, (st) => s.kinds?.[st] ?? '?'), verb === 'plan' ? 'to run' : 'ran')) err.write(`  ${line}\n`);
   }
   const parts = verb === 'plan'
     ? [`${s.nodes.filter((n) => n.status === 'would-run').length} to run`, `${s.cached} cached`]
     : [`${s.ran} ran`, `${s.cached} cached`, `${s.failed} failed`, ...(s.skipped ? [`${s.skipped} skipped`] : [])];
   err.write(`${s.target} (${s.profile}): ${parts.join(', ')} in ${s.seconds.toFixed(2)} s\n`);
   for (const p of s.published) err.write(`report: ${p}/README.md\n`);
-  if (s.failed) err.write(`failed nodes: ${s.nodes.filter((n) => n.status === 'failed').map((n) => n.id).join(', ')}\n`);
+  for (const f of s.failures) {
+    err.write(`${formatFailure(f)}\n`);
+    if (debug && f.log) err.write(`${readLog(f.log)}\n`);
+  }
+  if (s.skipped) err.write(`${s.skipped} ${s.skipped === 1 ? 'node' : 'nodes'} skipped: an upstream node failed\n`);
 }
 
 /** The folders a filesystem fault is most likely in, named in its message with what to do there. */
@@ -122,8 +143,10 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('--slurm-nodes-per-job <n>', 'nodes per array task (default: sized from recorded run times)')
     .option('--no-verify-inputs', 'do not hash inputs against their recorded digests before a stage reads them')
     .option('--json', 'print the run summary as JSON on stdout')
-    .option('--explain', 'say for each node that ran which part of its key changed')
-    .option('-q, --quiet', 'no progress output')
+    .option('--explain', 'say per stage how many nodes ran and which part of their keys changed')
+    .option('-v, --verbose', 'with --explain: one line per node')
+    .option('-q, --quiet', 'no progress output (the summary and failures are still printed)')
+    .option('--debug', "print a failed node's stack (its log file) after its one-line reason")
     .action(async (target: string, o) => {
       const slurm = {
         partition: o.slurmPartition,
@@ -136,19 +159,20 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       };
       const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json, executor: o.executor, slurm, verifyInputs: o.verifyInputs });
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
-      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false);
+      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false, o.debug ?? false, o.verbose ?? false);
       if (s.failed || s.skipped) exit = 1;
       // A node that could not write its outputs failed for the disk's sake, not its own.
       if (s.nodes.some((n) => n.status === 'failed' && n.error && isFsFaultMessage(n.error))) exit = FS_FAULT_EXIT_CODE;
     });
 
-  targetOptions(program.command('plan <target>').description('dry run: what would run, and why (which key part changed)'))
+  targetOptions(program.command('plan <target>').description('dry run: what would run and why (which key part changed), one line per stage'))
     .option('-f, --force', 'plan as if every node were forced')
-    .option('--json', 'print the plan as JSON on stdout')
+    .option('--json', 'print the plan as JSON on stdout (every node, and the per-stage groups)')
+    .option('-v, --verbose', 'one line per node instead of one per stage')
     .action(async (target: string, o) => {
       const s = await planCommand(target, base(o));
-      if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
-      else printSummary(s, 'plan', true);
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...s, stages: groupByStage(s.nodes, (st) => s.kinds?.[st] ?? '?') }, null, 1)}\n`);
+      else printSummary(s, 'plan', true, false, o.verbose ?? false);
     });
 
   program
@@ -184,6 +208,34 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('--nodes', 'one box per node instead of per stage')
     .action(async (target: string, o) => {
       process.stdout.write(`${await graphCommand(target, { ...base(o), nodes: o.nodes })}\n`);
+    });
+
+  targetOptions(program.command('diff <target>').description('two builds side by side: the last two runs, or the target against a variant (--set k=v); per cell the change of each result field'))
+    .option('--field <name>', 'result field to show (repeatable; default: the *_mean fields)', collect, [])
+    .option('--json', 'the whole comparison as JSON on stdout')
+    .action(async (target: string, o) => {
+      const r = await diffCommand(target, { ...base(o), fields: o.field });
+      if (o.json) return void process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
+      const out = process.stdout;
+      out.write(`A: ${r.a.label}\nB: ${r.b.label}\n`);
+      for (const [k, [x, y]] of Object.entries(r.diff.changed)) out.write(`changed as a whole: ${k} ${x} -> ${y}\n`);
+      const fixed = Object.entries(r.diff.fixed).map(([k, v]) => `${k} ${v}`);
+      if (fixed.length) out.write(`same in every cell: ${fixed.join(', ')}\n`);
+      const { header, rows } = diffRows(r.diff, r.shown);
+      out.write(`\n${formatTable(header, rows).join('\n')}\n\n`);
+      for (const l of r.summary) out.write(`${l}\n`);
+      if (r.diff.onlyA || r.diff.onlyB) out.write(`${r.diff.onlyA} cells only in A, ${r.diff.onlyB} only in B (not compared)\n`);
+      out.write(`written: ${r.written} (with overlay.svg, diff.json)\n`);
+    });
+
+  program
+    .command('schema')
+    .description("JSON Schema of the config language from the stage kinds' params (for editors: configs name it in their first line)")
+    .option('-o, --out <file>', 'write it to this file (e.g. configs/pipeline.schema.json) instead of stdout')
+    .action(async (o) => {
+      const r = await schemaCommand({ ...ctx, out: o.out });
+      if (r.written) process.stderr.write(`wrote ${r.written}\n`);
+      else process.stdout.write(r.text);
     });
 
   program

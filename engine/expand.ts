@@ -34,6 +34,8 @@ export interface Expansion {
   /** Publishing: target name -> node id of its report stage. */
   publish: Record<string, string>;
   targets: TargetSpec[];
+  /** Ids of stage nodes that resolved to an existing node (same computation) -> that node's id. */
+  shared: Record<string, string>;
 }
 
 /** Variables every target has: its name, the profile it is built with, its title and description. */
@@ -234,7 +236,7 @@ function checkOutputsFit(t: TargetSpec, s: StageSpec, def: StageDefinition, defs
   }
 }
 
-function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[], budget: Budget): string | undefined {
+function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[], budget: Budget, shared: Record<string, string>): string | undefined {
   const stageAxes = new Map<string, string[]>();
   const stageNodes = new Map<string, NodeIndex>();
   const sweepOrder = Object.keys(t.sweep);
@@ -274,6 +276,9 @@ function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoo
       if (!existing) {
         bySid.set(sid, node);
         out.push(node);
+      } else {
+        const own = nodeId(s.name, coords, prefix);
+        if (own !== existing.id) shared[own] = existing.id;
       }
       nodes.push(node);
     }
@@ -308,16 +313,17 @@ export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, p
   const targets: TargetSpec[] = [];
   // A target included from several places is expanded once.
   const walked = new Set<TargetSpec>();
+  const shared: Record<string, string> = {};
   const walk = (t: TargetSpec, prefix: string) => {
     if (walked.has(t)) return;
     walked.add(t);
     for (const child of t.include) walk(child, `${child.name}/`);
-    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes, budget);
+    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes, budget, shared);
     if (pub) publish[t.name] = pub;
     targets.push(t);
   };
   walk(target, '');
-  return { nodes, publish, targets };
+  return { nodes, publish, targets, shared };
 }
 
 /** Every stage kind a target (and its includes) uses. */

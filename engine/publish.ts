@@ -43,18 +43,23 @@ function withMeta(ctx: PublishContext, id: string): { result: NodeResult; meta?:
   return { ...done, meta: ctx.cache.readMeta(done.result.key) };
 }
 
-function provenance(t: TargetSpec, ctx: PublishContext, reached: PlanNode[]): string {
-  const metas = reached.map((n) => withMeta(ctx, n.id)!);
-  const count = (s: string) => metas.filter((m) => m.result.status === s).length;
-  const compute = metas.reduce((a, m) => a + (m.meta?.seconds ?? 0), 0);
+/**
+ * What built a report, as a function of the build's node keys, config and commit only: no clock,
+ * no timings, no cached-or-ran counts, so republishing the same nodes gives the same bytes.
+ * README.md gets a short summary; provenance.json every node's key.
+ */
+function provenance(t: TargetSpec, ctx: PublishContext, reached: PlanNode[]): { markdown: string; json: string } {
   const kinds = [...new Set(reached.map((n) => n.kind))].sort();
-  const lines = [
+  const perStage = new Map<string, number>();
+  for (const n of reached) perStage.set(n.stage, (perStage.get(n.stage) ?? 0) + 1);
+  const commit = gitCommit(ctx.projectRoot, ctx.reportsDir);
+  const overrides = t.overrides.length ? `, overrides \`${t.overrides.join(' ')}\`` : '';
+  const stageSummary = [...perStage].map(([stage, n]) => `${stage} ${n}`).join(', ');
+  const markdown = [
     '## Provenance',
     '',
-    `- Config: \`${t.file}\`, profile \`${t.profile}\`${t.overrides.length ? `, overrides \`${t.overrides.join(' ')}\`` : ''}`,
-    `- Git commit: ${gitCommit(ctx.projectRoot, ctx.reportsDir)}`,
-    `- Built: ${new Date().toISOString()} with Node ${process.version}`,
-    `- Nodes: ${reached.length} (this build: ${count('ran')} ran, ${count('cached')} from cache, ${count('failed')} failed, ${count('skipped')} skipped); compute time of all nodes when they ran: ${compute.toFixed(1)} s`,
+    `- Config \`${t.file}\`, profile \`${t.profile}\`${overrides}; git commit ${commit}; Node ${process.version}.`,
+    `- ${reached.length} nodes: ${stageSummary}. Every node's key: [provenance.json](./provenance.json); \`npx pipeline show <node id>\` shows one.`,
     '',
     '| stage kind | code fingerprint | environment |',
     '|---|---|---|',
@@ -64,19 +69,18 @@ function provenance(t: TargetSpec, ctx: PublishContext, reached: PlanNode[]): st
       return `| ${k} | \`${s.code.slice(0, 12)}\` | ${env || '-'} |`;
     }),
     '',
-    '<details><summary>Node keys</summary>',
-    '',
-    '| node | key | seconds | this build |',
-    '|---|---|---|---|',
-    ...reached.map((n, i) => {
-      const r = metas[i];
-      return `| \`${n.id}\` | \`${(r.result.key ?? '').slice(0, 12)}\` | ${r.meta ? r.meta.seconds.toFixed(3) : '-'} | ${r.result.status} |`;
-    }),
-    '',
-    '</details>',
-    '',
-  ];
-  return lines.join('\n');
+  ].join('\n');
+  const json = {
+    target: t.name,
+    config: t.file,
+    profile: t.profile,
+    overrides: t.overrides,
+    commit,
+    node: process.version,
+    stages: Object.fromEntries(kinds.map((k) => [k, { code: ctx.stages.get(k)!.code, env: ctx.stages.get(k)!.env }])),
+    nodes: Object.fromEntries(reached.map((n) => [n.id, ctx.results.get(n.id)?.result.key ?? null])),
+  };
+  return { markdown, json: `${JSON.stringify(json, null, 1)}\n` };
 }
 
 /** Nodes a published node depends on, itself included. */
@@ -111,7 +115,8 @@ export function publishTarget(t: TargetSpec, nodeId: string, ctx: PublishContext
   }
   const readme = join(staging, 'README.md');
   const prov = provenance(t, ctx, closure(ctx.nodes, nodeId));
-  writeFileSync(readme, existsSync(readme) ? `${readFileSync(readme, 'utf8').trimEnd()}\n\n${prov}` : `# ${t.title}\n\n${prov}`);
+  writeFileSync(readme, existsSync(readme) ? `${readFileSync(readme, 'utf8').trimEnd()}\n\n${prov.markdown}` : `# ${t.title}\n\n${prov.markdown}`);
+  writeFileSync(join(staging, 'provenance.json'), prov.json);
   writeFileSync(join(staging, KEY_FILE), done.meta.key);
   const old = join(ctx.reportsDir, `.old-${t.name}-${process.pid}`);
   if (existsSync(dest)) renameSync(dest, old);

@@ -19,6 +19,7 @@ import type { Executor, JobFailure, NodeJob } from './executors/job.ts';
 import { sha256 } from './hash.ts';
 import { explainChange, nodeKey, type KeyRecord } from './key.ts';
 import type { JobInputs } from './outputs.ts';
+import { JobError, writeFailureLog } from './node-log.ts';
 import type { LoadedStage } from './stages.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
@@ -31,9 +32,14 @@ export interface NodeResult {
   /** For a node that ran (or would run): which key parts changed since it last ran. */
   changed?: string[];
   seconds?: number;
+  /** Why it failed (one line: the error's message) or was skipped. */
   error?: string;
   /** Where it ran when not in this process (a Slurm job). */
   executor?: ExecutorRecord;
+  /** A failed node's log: message, stack, params (engine/node-log.ts). */
+  logPath?: string;
+  /** This id names the same computation as node `shared` (one entry, listed under both ids). */
+  shared?: string;
 }
 
 export interface RunEvents {
@@ -173,9 +179,13 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
     ).then(() => undefined);
   };
 
-  const failedDone = (r: Resolved, failure: JobFailure, changed: string[], executorRecord?: ExecutorRecord): Done => ({
-    result: resultOf(r.node, 'failed', { key: r.key, changed, error: failure.message, ...(executorRecord ? { executor: executorRecord } : {}) }),
-  });
+  /** A failed node: one line for the terminal, the whole story (stack, params) in its log file. */
+  const failedDone = (r: Resolved, failure: JobFailure, changed: string[], executorRecord?: ExecutorRecord): Done => {
+    const logPath = writeFailureLog(cache.dir, { id: r.node.id, stage: r.node.stage, kind: r.node.kind, key: r.key, params: r.node.params, error: new JobError(failure.message, failure.stack) });
+    return {
+      result: resultOf(r.node, 'failed', { key: r.key, changed, error: failure.message, ...(logPath ? { logPath } : {}), ...(executorRecord ? { executor: executorRecord } : {}) }),
+    };
+  };
 
   /** Steps 3–4: hand the node to the executor until it ran, failed, or turned out cached. */
   const runNode = async (r: Resolved, recovered = 0, quiet = false): Promise<Done> => {

@@ -6,6 +6,7 @@ interface Params {
   minus?: string;
   cells: number;
   title: string;
+  legend_title: string;
 }
 
 export default defineStage<Params>({
@@ -15,6 +16,7 @@ export default defineStage<Params>({
     minus: { type: 'string', optional: true, doc: 'subtract this matrix of the same node (a difference map)' },
     cells: { type: 'integer', min: 2, default: 64, doc: 'blocks per side (a 1024 x 1024 matrix has 1M entries: too many for an SVG)' },
     title: { type: 'string', default: '', doc: 'figure title' },
+    legend_title: { type: 'string', default: 'block mean', doc: 'title of the colour legend' },
   },
   inputs: { data: { doc: 'the node holding the matrix' } },
   async run({ params: p, inputs }) {
@@ -44,9 +46,9 @@ export default defineStage<Params>({
       data: { values },
       mark: 'rect',
       encoding: {
-        x: { field: 'j', type: 'ordinal', axis: null },
-        y: { field: 'i', type: 'ordinal', axis: null },
-        color: { field: 'v', type: 'quantitative', title: null, scale: b ? { scheme: 'redblue', domainMid: 0 } : { scheme: 'viridis' } },
+        x: { field: 'j', type: 'ordinal', title: 'column block', axis: { labels: false, ticks: false, domain: false } },
+        y: { field: 'i', type: 'ordinal', title: 'row block', axis: { labels: false, ticks: false, domain: false } },
+        color: { field: 'v', type: 'quantitative', title: p.legend_title, legend: { titleLimit: 0, labelLimit: 0 }, scale: b ? { scheme: 'redblue', domainMid: 0 } : { scheme: 'viridis' } },
       },
       config: { font: 'sans-serif', view: { stroke: null } },
     };

@@ -1,5 +1,5 @@
 import { defineStage, gathered } from '../engine/stage-api.ts';
-import { renderSvg } from './lib/vega.ts';
+import { renderSvg, seriesEncoding } from './lib/vega.ts';
 import type { MetricsRow } from './nc-metrics.ts';
 
 interface Params {
@@ -58,7 +58,7 @@ export default defineStage<Params>({
             encoding: {
               x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
               y: { field: 'value', type: 'quantitative', title: panel.y, scale: panel.log ? { type: 'log' } : { zero: true } },
-              color: { field: 'line', type: 'nominal', title: null, legend: { labelLimit: 400 } },
+              ...seriesEncoding('line', 'run', [...new Set(values.map((v) => v.line))]),
             },
           },
           {

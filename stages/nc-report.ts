@@ -1,6 +1,6 @@
 import { defineStage, gathered, single } from '../engine/stage-api.ts';
 import { REPORT_PARAMS } from './lib/report-params.ts';
-import { fmt, table } from './lib/markdown.ts';
+import { aboutSection, fmt, splitDescription, table } from './lib/markdown.ts';
 import { COLLAPSE_METRICS as METRICS, type NcSummary as Summary } from './nc-metrics.ts';
 import { PANELS } from './nc-panels.ts';
 
@@ -40,16 +40,15 @@ export default defineStage<Params>({
     const runs = gathered(inputs.metrics).map((h) => h.json<Summary>('summary.json'));
     const panels = single(inputs.panels, 'panels');
     const findings = runs.map((s) => finding(s, p.nc1_fall_bar));
+    const { lead, rest } = splitDescription(p.description);
     const md = [
       `# ${p.title}`,
       '',
-      p.description.trim(),
-      '',
-      `Profile \`${p.profile}\`. The dashed line in each panel marks the epoch of zero training error.`,
-      '',
+      ...(lead ? [lead, ''] : []),
       '## Findings',
       '',
       ...findings.map((f) => `- ${f}`),
+      `- Profile \`${p.profile}\`. The dashed line in each panel marks the epoch of zero training error.`,
       '',
       ...PANELS.flatMap((q) => [`![${q.title}](./${q.file})`, '']),
       '## At zero training error and at the end',
@@ -63,6 +62,7 @@ export default defineStage<Params>({
       '',
       'Machine-readable: [results.json](./results.json).',
       '',
+      ...aboutSection(rest),
     ].join('\n');
     const outputs: Record<string, unknown> = {
       'README.md': md,

@@ -1,6 +1,6 @@
 import { defineStage, single } from '../engine/stage-api.ts';
-import type { Summary } from './aggregate.ts';
-import { renderSvg } from './lib/vega.ts';
+import type { Summary, SummaryRow } from './aggregate.ts';
+import { renderSvg, seriesEncoding } from './lib/vega.ts';
 
 interface Params {
   title: string;
@@ -8,10 +8,29 @@ interface Params {
   y_title: string;
   x: string;
   color: string;
+  color_title?: string;
   facet: string;
   row?: string;
   width: number;
   height: number;
+}
+
+/** Legend titles of the columns a sweep plot colours by. */
+const LEGEND_TITLES: Record<string, string> = { N: 'samples N', d0: 'input dimension d0', class_sizes: 'class sizes', activation: 'activation', model: 'model' };
+
+/** What a legend entry reads: "N = 128", "(256, 1792)", "erf". */
+function seriesLabel(column: string, value: unknown): string {
+  if (Array.isArray(value)) return `(${value.join(', ')})`;
+  if (typeof value === 'number') return `${column} = ${value}`;
+  return String(value);
+}
+
+/** Legend order: numbers ascending; class-size lists from balanced to most imbalanced (smallest class descending). */
+function seriesOrder(rows: SummaryRow[], column: string): string[] {
+  const raw = [...new Map(rows.map((r) => [JSON.stringify(r[column]), r[column]])).values()];
+  if (raw.every((v) => typeof v === 'number')) (raw as number[]).sort((a, b) => a - b);
+  else if (raw.every((v) => Array.isArray(v))) (raw as number[][]).sort((a, b) => Math.min(...b) - Math.min(...a));
+  return [...new Set(raw.map((v) => seriesLabel(column, v)))];
 }
 
 export default defineStage<Params>({
@@ -21,7 +40,8 @@ export default defineStage<Params>({
     y: { type: 'string', enum: ['log10_nc1', 'rel_log10_nc1'], default: 'log10_nc1', doc: 'which summary column' },
     y_title: { type: 'string', default: 'log10 NC1', doc: 'y axis title' },
     x: { type: 'string', default: 'd0', doc: 'x column (log2 axis)' },
-    color: { type: 'string', default: 'N', doc: 'one line per value of this column' },
+    color: { type: 'string', default: 'N', doc: 'one line per value of this column (colour, dash and point shape; one legend)' },
+    color_title: { type: 'string', optional: true, doc: 'legend title (default: from the column, e.g. "samples N", "class sizes")' },
     facet: { type: 'string', default: 'model', doc: 'one panel per value of this column' },
     row: { type: 'string', optional: true, doc: 'one row of panels per value of this column (e.g. activation)' },
     width: { type: 'integer', min: 50, default: 220, doc: 'panel width (px)' },
@@ -35,24 +55,29 @@ export default defineStage<Params>({
       .map((r) => {
         const mean = r[`${p.y}_mean`] as number;
         const std = (r[`${p.y}_std`] as number | null) ?? 0;
-        return { ...r, class_sizes: r.class_sizes.join(':'), mean, lo: mean - std, hi: mean + std } as Record<string, unknown>;
+        return { ...r, class_sizes: r.class_sizes.join(':'), series: seriesLabel(p.color, r[p.color]), mean, lo: mean - std, hi: mean + std } as Record<string, unknown>;
       });
-    const x = { field: p.x, type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v[p.x] as number))] } };
-    const color = { field: p.color, type: 'ordinal', scale: { scheme: 'viridis' } };
+    const x = { field: p.x, type: 'quantitative', title: p.x, scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v[p.x] as number))], grid: true } };
+    const series = seriesEncoding('series', p.color_title ?? LEGEND_TITLES[p.color] ?? p.color, seriesOrder(summary.rows, p.color));
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title: p.title,
       data: { values },
-      facet: { column: { field: p.facet, type: 'nominal', title: null }, ...(p.row ? { row: { field: p.row, type: 'nominal', title: null } } : {}) },
+      facet: {
+        column: { field: p.facet, type: 'nominal', title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
+        ...(p.row ? { row: { field: p.row, type: 'nominal', title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } } } : {}),
+      },
       spec: {
         width: p.width,
         height: p.height,
         layer: [
-          { mark: { type: 'area', opacity: 0.2 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: p.y_title }, y2: { field: 'hi' }, color: { ...color, legend: null } } },
-          { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: p.y_title }, color } },
+          // The lines come first so that the legend draws their symbols (colour, dash, shape);
+          // the ±std band behind them carries the colour only.
+          { mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 1.8 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: p.y_title }, ...series } },
+          { mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: p.y_title }, y2: { field: 'hi' }, color: series.color } },
         ],
       },
-      config: { font: 'sans-serif', view: { stroke: '#ddd' } },
+      config: { font: 'sans-serif', view: { stroke: '#ddd' }, axis: { titleFontSize: 12, labelFontSize: 11 }, legend: { titleFontSize: 12, labelFontSize: 11 } },
     };
     return { 'figure.svg': await renderSvg(spec), 'spec.json': spec };
   },

@@ -1,7 +1,7 @@
 import { defineStage, gathered, single, type InputHandle } from '../engine/stage-api.ts';
 import type { Summary, SummaryRow } from './aggregate.ts';
 import { REPORT_PARAMS } from './lib/report-params.ts';
-import { fmt, meanStd, table } from './lib/markdown.ts';
+import { aboutSection, fmt, meanStd, splitDescription, table } from './lib/markdown.ts';
 
 interface Params {
   title: string;
@@ -54,13 +54,17 @@ function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHand
   const source = steps ?? run;
   const stats = source?.outputs.includes('stats.json') ? source.json<Record<string, unknown>>('stats.json') : undefined;
   const failed = rows.filter((r) => !r.converged);
+  const { lead, rest } = splitDescription(p.description);
+  const headline = traceHeadline(rows, stats);
   const md = [
     `# ${p.title}`,
     '',
-    p.description.trim(),
+    ...(lead ? [lead, ''] : []),
+    '## Findings',
     '',
-    ...(stats && steps ? [`Run: N = ${stats.N}, d0 = ${stats.d0}, class sizes ${(stats.class_sizes as number[]).join('/')}; ${stats.evaluations} residual evaluations in all.`, ''] : []),
-    failed.length ? `**${failed.length} annealing steps did not converge** (χ = ${failed.map((r) => r.annealing_factor).join(', ')}); their values are shown as reached.` : rows.length ? 'Every annealing step converged.' : '',
+    ...(headline ? [`- ${headline}`] : []),
+    ...(stats && steps ? [`- Run: N = ${stats.N}, d0 = ${stats.d0}, class sizes ${(stats.class_sizes as number[]).join('/')}; ${stats.evaluations} residual evaluations in all; profile \`${p.profile}\`.`] : [`- Profile \`${p.profile}\`.`]),
+    ...(failed.length ? [`- **${failed.length} annealing steps did not converge** (χ = ${failed.map((r) => r.annealing_factor).join(', ')}); their values are shown as reached.`] : rows.length ? ['- Every annealing step converged.'] : []),
     '',
     ...plots.flatMap((h) => [`![${h.stage}](./${h.stage}.svg)`, '']),
     ...(rows.length
@@ -77,10 +81,13 @@ function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHand
     ...(stats && !steps
       ? ['## The run', '', table(['quantity', 'value'], Object.entries(stats).map(([k, v]) => [k, typeof v === 'number' ? (Number.isInteger(v) ? v : v.toExponential(4)) : Array.isArray(v) ? v.join('/') : String(v)])), '']
       : []),
+    'Machine-readable: [results.json](./results.json).',
+    '',
+    ...aboutSection(rest),
   ].join('\n');
   // The per-step Σ (d0² numbers a step) stays in the cache: results.json holds what is plotted.
   const plotted = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'Sigma')));
-  const outputs: Record<string, unknown> = { 'README.md': md, 'results.json': { target: p.target, profile: p.profile, headline: traceHeadline(rows, stats), steps: plotted, stats: stats ?? null } };
+  const outputs: Record<string, unknown> = { 'README.md': md, 'results.json': { target: p.target, profile: p.profile, headline, steps: plotted, stats: stats ?? null } };
   for (const h of plots) outputs[`${h.stage}.svg`] = h.text('figure.svg');
   return outputs;
 }
@@ -116,18 +123,21 @@ export default defineStage<Params>({
     const total = rows.reduce((s, r) => s + r.repeats, 0);
     const notConverged = rows.reduce((s, r) => s + ((r.not_converged as number | undefined) ?? 0), 0);
     const dims = (k: keyof SummaryRow) => [...new Set(rows.map((r) => String(r[k])))].join(', ');
+    // One line for the paper's index: the first comparison, computed from these rows.
+    const headline = p.compare.length ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '') : trend(rows);
+    const { lead, rest } = splitDescription(p.description);
     const md = [
       `# ${p.title}`,
       '',
-      p.description.trim(),
+      ...(lead ? [lead, ''] : []),
+      '## Findings',
       '',
-      `Profile \`${p.profile}\`: models ${dims('model')}; N ∈ {${dims('N')}}; d0 ∈ {${dims('d0')}}; ${total} runs in ${rows.length} cells.`,
-      '',
-      failed ? `**${failed} of ${total} runs failed** (NC1 not finite or not positive) and are left out of the means; the table counts them per cell.` : `All ${total} runs produced a finite NC1.`,
-      notConverged ? `**${notConverged} runs did not converge**; their values are included and counted in the table.` : '',
+      ...(p.compare.length ? p.compare.map((c) => comparison(rows, c)) : [`- ${headline}`]),
+      failed ? `- **${failed} of ${total} runs failed** (NC1 not finite or not positive) and are left out of the means; the table counts them per cell.` : `- All ${total} runs produced a finite NC1.`,
+      ...(notConverged ? [`- **${notConverged} runs did not converge**; their values are included and counted in the table.`] : []),
+      `- Profile \`${p.profile}\`: models ${dims('model')}; N ∈ {${dims('N')}}; d0 ∈ {${dims('d0')}}; ${total} runs in ${rows.length} cells.`,
       '',
       ...plots.flatMap((h) => [`![${h.stage}](./${h.stage}.svg)`, '']),
-      ...(p.compare.length ? ['## Findings', '', ...p.compare.map((c) => comparison(rows, c)), ''] : []),
       '## Numbers',
       '',
       `log10 of ${summary.metric} (mean ± std over repeats) and log10(NC1 / (NC1(X) + 1e-8)) with NC1(X) = ${summary.reference_metric} of the input data.`,
@@ -139,9 +149,8 @@ export default defineStage<Params>({
       '',
       'Machine-readable: [results.json](./results.json).',
       '',
+      ...aboutSection(rest),
     ].join('\n');
-    // One line for the paper's index: the first comparison, computed from these rows.
-    const headline = p.compare.length ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '') : trend(rows);
     const outputs: Record<string, unknown> = {
       'README.md': md,
       'results.json': { target: p.target, profile: p.profile, headline, rows },

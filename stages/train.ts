@@ -17,7 +17,8 @@ interface Params {
   epochs: number;
   weight_decay: number;
   momentum: number;
-  seed: number;
+  /** Absent only when init gives the weights (check() says so otherwise). */
+  seed?: number;
   probe_every: number;
   init?: FileParam;
   spectrum: boolean;
@@ -25,7 +26,7 @@ interface Params {
 
 /** W1 ~ N(0, σ_w²/d0), b1, b2 ~ N(0, σ_b²), W2 ~ N(0, w2_std²/h), from the node's seed. */
 function initWeights(p: Params, d0: number): FcnWeights {
-  const rng = new Rng(p.seed);
+  const rng = new Rng(p.seed!);
   const normals = (n: number, std: number) => Float32Array.from(rng.fillNormal(new Float64Array(n), 0, std));
   const W1 = normals(p.h * d0, p.sigma_w / Math.sqrt(d0));
   const b1 = normals(p.h, p.sigma_b);
@@ -64,12 +65,16 @@ export default defineStage<Params>({
     epochs: { type: 'integer', min: 1, default: 1000, doc: 'full-batch steps' },
     weight_decay: { type: 'number', min: 0, default: 1e-6, doc: 'weight decay on every parameter' },
     momentum: { type: 'number', min: 0, max: 0.999, default: 0, doc: 'heavy-ball momentum (PyTorch convention)' },
-    seed: { type: 'integer', min: 0, doc: 'initialisation seed' },
+    seed: { type: 'integer', min: 0, optional: true, doc: 'initialisation seed (required unless init gives the weights)' },
     probe_every: { type: 'integer', min: 1, default: 100, doc: 'NC1 probes every this many epochs (and at 0 and the end)' },
     init: { type: 'file', optional: true, doc: 'initial weights (JSON with PyTorch names) instead of the seeded draw' },
     spectrum: { type: 'boolean', default: false, doc: 'also the eigenvalues of W1ᵀW1 at init and at the end (d0 x d0)' },
   },
   inputs: { data: { doc: 'a dataset node (rows in class-block order)', needs: ['X.f64', 'y.f64', 'data.json'] } },
+  check(p) {
+    if (p.seed === undefined && !p.init) return { key: 'seed', message: 'required: the initialisation seed (or give the weights with init)' };
+    return undefined;
+  },
   async run({ params: p, inputs, progress, file, log }) {
     const data = readDataset(single(inputs.data, 'data'));
     const backend = trainBackend();

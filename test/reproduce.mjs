@@ -50,6 +50,11 @@ for (const t of readdirSync(join(a.dir, 'reports'))) {
   reports++;
 }
 console.log(`identical: ${compared} node keys and output digests, ${reports} results.json files`);
+// The suite's figure test (test/e2e/figures.test.ts) reads these reports instead of building the paper again.
+if (process.env.PIPELINE_FIGURES_DIR) {
+  cpSync(join(a.dir, 'reports'), process.env.PIPELINE_FIGURES_DIR, { recursive: true });
+  console.log(`reports of build a kept in ${process.env.PIPELINE_FIGURES_DIR}`);
+}
 const v = spawnSync(process.execPath, [bin, 'verify', target, '--sample', sample], { cwd: a.dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
 process.stdout.write(v.stdout);
 if (v.status !== 0) fail(`verify --sample ${sample} failed:\n${v.stdout}${v.stderr}`);

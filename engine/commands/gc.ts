@@ -1,6 +1,7 @@
 /** `pipeline gc`: removes entries no target's recent runs use, never while a build uses the cache. */
 import { existsSync } from 'node:fs';
 import { requireCache } from '../cache.ts';
+import { removeFailureLogs } from '../node-log.ts';
 import { openSession, type SessionOptions } from '../session.ts';
 import { requireNoOtherUsers } from './exclusive.ts';
 
@@ -34,7 +35,10 @@ export function gcCommand(opts: SessionOptions & { dryRun?: boolean; keepLast?: 
       // One rename out of objects/, then the delete: a kill leaves no half entry.
       if (!opts.dryRun) s.cache.remove(key);
     }
-    if (!opts.dryRun) s.cache.sweep();
+    if (!opts.dryRun) {
+      s.cache.sweep();
+      removeFailureLogs(s.cache.dir, keep);
+    }
     return { removed, bytes, kept, dryRun: !!opts.dryRun };
   } finally {
     closeLease();

@@ -10,5 +10,5 @@ export async function planCommand(name: string, opts: TargetOptions): Promise<Ru
   const known = s.cache.readLastRun(target.name);
   const done = await schedule(exp, { cache: s.cache, stages, projectRoot: s.roots.projectRoot, force: opts.force, previous: previousKeys(s.cache, target.name), known });
   const results = exp.nodes.map((n) => done.get(n.id)!.result);
-  return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, []);
+  return summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, []);
 }

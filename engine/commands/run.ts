@@ -1,6 +1,7 @@
 /** `pipeline run <target>`: build what is missing, publish the report. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeFailures } from '../failures.ts';
 import { createProgress } from '../progress.ts';
 import { publishTarget, writeReportsIndex } from '../publish.ts';
 import { atShutdown } from '../shutdown.ts';
@@ -21,7 +22,16 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
     const jobs = opts.jobs ?? s.defaultJobs;
     const executor = await createExecutor(s, { name: executorName, jobs, slurmConfig: target.slurm, locate: target.locate, slurmCli: opts.slurm });
     const known = s.cache.readLastRun(target.name);
-    const progress = createProgress(exp.nodes.length, { quiet: opts.quiet });
+    const previous = previousKeys(s.cache, target.name);
+    const progress = createProgress(exp.nodes, {
+      quiet: opts.quiet,
+      jobs: Math.min(jobs, executor.slots),
+      // Only asked for a node that starts running (the TTY's ETA): a no-op run reads no meta.
+      previousSeconds: (n) => {
+        const key = previous().get(n.id);
+        return key ? s.cache.readMeta(key)?.seconds : undefined;
+      },
+    });
     // Ctrl-C / SIGTERM end the process (shutdown.ts); first, cancel what runs elsewhere on this
     // run's behalf (scancel).
     const forget = atShutdown(() => void executor.cancel?.());
@@ -34,7 +44,7 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
         projectRoot: s.roots.projectRoot,
         force: opts.force,
         verifyInputs: opts.verifyInputs,
-        previous: previousKeys(s.cache, target.name),
+        previous,
         known,
         events: progress,
       });
@@ -44,21 +54,22 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
       await executor.close();
     }
     const published: string[] = [];
-    for (const t of exp.targets) {
+    for (const t of opts.publish === false ? [] : exp.targets) {
       const id = exp.publish[t.name];
       if (!id) continue;
       const r = publishTarget(t, id, { cache: s.cache, reportsDir: s.reportsDir, projectRoot: s.roots.projectRoot, nodes: exp.nodes, results: done, stages, force: opts.force });
       if (r === 'published') published.push(join('reports', t.name));
     }
-    if (published.length || !existsSync(join(s.reportsDir, 'README.md'))) writeReportsIndex(s.reportsDir, s.roots.projectRoot);
+    if (published.length || (opts.publish !== false && !existsSync(join(s.reportsDir, 'README.md')))) writeReportsIndex(s.reportsDir, s.roots.projectRoot);
     const results = exp.nodes.map((n) => done.get(n.id)!.result);
     const ok = exp.nodes.filter((n) => ['ran', 'cached'].includes(done.get(n.id)!.result.status));
     const keys = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.result.key!]));
     const digests = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.digest!]));
     // A run that computed nothing and matches the last record adds nothing: keeps a no-op fast.
     const unchanged = ok.length === known.size && ok.every((n) => known.get(n.id)?.key === keys[n.id]);
-    if (ok.length && !unchanged) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
-    return summarise(target.name, target.profile, results, (performance.now() - t0) / 1000, published, executorName === 'local' ? undefined : executorName);
+    if (ok.length && !unchanged && opts.publish !== false) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
+    const failures = describeFailures(exp, results, process.cwd());
+    return summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, published, failures, executorName === 'local' ? undefined : executorName);
   } finally {
     closeLease();
   }

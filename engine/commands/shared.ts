@@ -4,6 +4,8 @@ import { ensureBundle } from '../compile.mjs';
 import { PipelineError } from '../errors.ts';
 import type { Executor } from '../executors/job.ts';
 import { LocalExecutor } from '../executors/local.ts';
+import type { Expansion } from '../expand.ts';
+import type { Failure } from '../failures.ts';
 import type { NodeResult } from '../scheduler.ts';
 import type { Session, SessionOptions } from '../session.ts';
 import { resolveSlurmOptions, type SlurmOptions } from '../executors/slurm-options.ts';
@@ -20,6 +22,8 @@ export interface TargetOptions extends SessionOptions {
   slurm?: Partial<SlurmOptions>;
   /** Hash each input against its recorded digest before a stage reads it (default on). */
   verifyInputs?: boolean;
+  /** false: build only (no report, no run record), as `diff` builds a variant. */
+  publish?: boolean;
 }
 
 export interface RunSummary {
@@ -33,11 +37,49 @@ export interface RunSummary {
   seconds: number;
   published: string[];
   nodes: NodeResult[];
+  /** Failed nodes, one line each (engine/failures.ts). */
+  failures: Failure[];
+  /** Config stage name -> stage kind, for per-stage summaries. */
+  kinds: Record<string, string>;
 }
 
-export function summarise(target: string, profile: string, results: NodeResult[], seconds: number, published: string[], executor?: string): RunSummary {
+export function summarise(
+  exp: Expansion,
+  target: string,
+  profile: string,
+  results: NodeResult[],
+  seconds: number,
+  published: string[],
+  failures: Failure[] = [],
+  executor?: string,
+): RunSummary {
   const count = (st: string) => results.filter((r) => r.status === st).length;
-  return { target, profile, ...(executor ? { executor } : {}), ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped'), seconds, published, nodes: results };
+  const kinds: Record<string, string> = {};
+  for (const n of exp.nodes) kinds[n.stage] ??= n.kind;
+  // Every node the config names is listed: a stage whose node is another's (the same computation)
+  // appears under its own id too, pointing at the shared one; counts count each computation once.
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const aliases: NodeResult[] = Object.entries(exp.shared ?? {}).map(([id, to]) => ({ ...byId.get(to)!, id, stage: stageOfId(id), shared: to }));
+  for (const a of aliases) kinds[a.stage] ??= kinds[byId.get(a.shared!)!.stage];
+  return {
+    target,
+    profile,
+    ...(executor ? { executor } : {}),
+    ran: count('ran'),
+    cached: count('cached'),
+    failed: count('failed'),
+    skipped: count('skipped'),
+    seconds,
+    published,
+    nodes: [...results, ...aliases],
+    failures,
+    kinds,
+  };
+}
+
+/** "fig3/ntk[N=128,d0=1]" -> "ntk": the config stage of a node id. */
+function stageOfId(id: string): string {
+  return id.replace(/^[\w-]+\//, '').replace(/\[.*$/, '');
 }
 
 /** The bundled worker entry (built on first use). */

@@ -41,6 +41,21 @@ test('a second run computes nothing', () => {
   assert.is(s.cached, 104);
 });
 
+test('a rebuild that changes no node leaves every report file byte-identical; the README stays short', () => {
+  const rep = join(dir, 'reports', 'fig3');
+  const snapshot = () => Object.fromEntries(readdirSync(rep).map((f) => [f, readFileSync(join(rep, f), 'utf8')]));
+  const before = snapshot();
+  assert.ok('provenance.json' in before);
+  assert.is(Object.keys(JSON.parse(before['provenance.json']).nodes).length, 104);
+  // The first screen: findings before the figures, the figures before the table, provenance last.
+  const md = before['README.md'];
+  assert.ok(md.indexOf('## Findings') < md.indexOf('![nc1_plot]') && md.indexOf('![nc1_plot]') < md.indexOf('## Numbers') && md.indexOf('## Numbers') < md.indexOf('## Provenance'));
+  assert.ok(md.split('\n').length < 120, `${md.split('\n').length} lines`);
+  const s = runQuick('--force');
+  assert.is(s.ran, 104);
+  assert.equal(snapshot(), before);
+});
+
 test('--set activation=relu: kernels and what depends on them rerun, no data node does', () => {
   const plan = cli(dir, ['plan', 'fig3', '--profile', 'quick', '--set', 'activation=relu', '--json']);
   const p = JSON.parse(plan.stdout);

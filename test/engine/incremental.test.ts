@@ -27,6 +27,22 @@ test('the numbers are right: total = factor * sum(10 n + seed)', async () => {
   assert.is(JSON.parse(readFileSync(join(meta.dir, 'value.json'), 'utf8')).v, expected);
 });
 
+test('two stages that resolve to the same node: one computation, both ids in the summary', async () => {
+  const twin = TOY_CONFIG.replace('  total:', '  scale_again:\n    stage: scale\n    inputs:\n      x: source\n    params:\n      factor: ${factor}\n  total:');
+  const dir = makeProject({ ...TOY_STAGES, 'configs/toy.yml': twin });
+  const s = await run(dir, 'toy');
+  assert.equal(ranPerStage(s), { source: 6, scale: 6, total: 1, scale_again: 6 });
+  assert.is(s.ran, 13);
+  const again = s.nodes.filter((n) => n.stage === 'scale_again');
+  assert.is(again.length, 6);
+  for (const n of again) {
+    const twinOf = s.nodes.find((m) => m.id === n.shared)!;
+    assert.is(twinOf.stage, 'scale');
+    assert.is(n.key, twinOf.key);
+    assert.is(n.id, twinOf.id.replace('scale', 'scale_again'));
+  }
+});
+
 test('change factor -> scale and total rerun, source does not; plan says why', async () => {
   const dir = fresh();
   await run(dir, 'toy');
