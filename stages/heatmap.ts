@@ -11,6 +11,7 @@ interface Params {
 
 export default defineStage<Params>({
   description: 'Heatmap of a stored N x N matrix (or the difference of two), block-averaged to at most cells x cells',
+  light: true,
   params: {
     array: { type: 'string', doc: 'the matrix, e.g. Q1_final.f64' },
     minus: { type: 'string', optional: true, doc: 'subtract this matrix of the same node (a difference map)' },

@@ -28,6 +28,7 @@ export const PANELS: Panel[] = [
 
 export default defineStage<Params>({
   description: 'Six panels after Papyan et al. Figures 2–7: NC1–NC4 against epoch for each run, the epoch of zero training error marked',
+  light: true,
   params: {
     width: { type: 'integer', min: 50, default: 360, doc: 'panel width (px)' },
     height: { type: 'integer', min: 50, default: 220, doc: 'panel height (px)' },

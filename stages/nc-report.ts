@@ -28,6 +28,7 @@ function finding(s: Summary, bar: number): string {
 
 export default defineStage<Params>({
   description: 'Markdown report of neural-collapse dynamics: six panels, metrics at zero training error and at the end, findings; results.json',
+  light: true,
   params: {
     ...REPORT_PARAMS,
     nc1_fall_bar: { type: 'number', greaterThan: 0, default: 10, doc: 'NC1 fall (zero error -> end) that counts as collapse' },

@@ -35,6 +35,7 @@ function seriesOrder(rows: SummaryRow[], column: string): string[] {
 
 export default defineStage<Params>({
   description: 'Line plot with a mean ± std band (Vega-Lite, rendered to SVG headless): one line per color value, one panel per facet value',
+  light: true,
   params: {
     title: { type: 'string', default: '', doc: 'figure title' },
     y: { type: 'string', enum: ['log10_nc1', 'rel_log10_nc1'], default: 'log10_nc1', doc: 'which summary column' },

@@ -104,6 +104,7 @@ function trend(rows: SummaryRow[]): string {
 
 export default defineStage<Params>({
   description: 'Markdown report: description, SVG figures, the numbers as a table, comparisons; and results.json',
+  light: true,
   params: {
     ...REPORT_PARAMS,
     compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },

@@ -17,6 +17,7 @@ interface Params {
 
 export default defineStage<Params>({
   description: 'Line plot of fields of a JSON list (e.g. per-step records) against one field; one line per field',
+  light: true,
   params: {
     source: { type: 'string', doc: 'output file of the input node holding a JSON list, e.g. steps.json' },
     x: { type: 'string', doc: 'field on the x axis (also its axis title)' },

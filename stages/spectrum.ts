@@ -7,6 +7,7 @@ interface Params {
 
 export default defineStage<Params>({
   description: 'Eigenvalues of a stored symmetric matrix (e.g. the EoS Σ), largest first',
+  light: true,
   params: { array: { type: 'string', doc: 'the matrix, e.g. Sigma.f64' } },
   inputs: { data: { doc: 'the node holding the matrix' } },
   run({ params: p, inputs }) {
