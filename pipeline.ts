@@ -146,7 +146,6 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('--explain', 'say per stage how many nodes ran and which part of their keys changed')
     .option('-v, --verbose', 'with --explain: one line per node')
     .option('-q, --quiet', 'no progress output (the summary and failures are still printed)')
-    .option('--debug', "print a failed node's stack (its log file) after its one-line reason")
     .action(async (target: string, o) => {
       const slurm = {
         partition: o.slurmPartition,
@@ -159,7 +158,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       };
       const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json, executor: o.executor, slurm, verifyInputs: o.verifyInputs });
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
-      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false, o.debug ?? false, o.verbose ?? false);
+      if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false, debug, o.verbose ?? false);
       if (s.failed || s.skipped) exit = 1;
       // A node that could not write its outputs failed for the disk's sake, not its own.
       if (s.nodes.some((n) => n.status === 'failed' && n.error && isFsFaultMessage(n.error))) exit = FS_FAULT_EXIT_CODE;

@@ -64,7 +64,12 @@ function exited(child: ChildProcess, ms: number): Promise<{ code: number | null;
   });
 }
 
-const running = (dir: string) => existsSync(join(dir, 'cache', 'staging')) && readdirSync(join(dir, 'cache', 'staging')).length >= 2;
+/** Two nodes being written: staging/<owner>/<key>.<n> folders. */
+const running = (dir: string) => {
+  const staging = join(dir, 'cache', 'staging');
+  if (!existsSync(staging)) return false;
+  return readdirSync(staging).reduce((n, owner) => n + readdirSync(join(staging, owner)).length, 0) >= 2;
+};
 
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   test(`${signal} mid-node: exit ${code} at once, the finished nodes committed whole, nothing half`, async () => {
