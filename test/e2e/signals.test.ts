@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeProject, PACKAGE_ROOT, TOY_STAGES } from '../helpers/project.ts';
+import { makeProject, PACKAGE_ROOT, TOY_STAGES, waitFor } from '../helpers/project.ts';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'pipeline.mjs');
 
@@ -42,14 +42,6 @@ const entries = (dir: string) => {
   if (!existsSync(root)) return [];
   return readdirSync(root).flatMap((shard) => readdirSync(join(root, shard)).map((k) => join(root, shard, k)));
 };
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function exited(child: ChildProcess, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {

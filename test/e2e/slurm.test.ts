@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Cache } from '../../engine/cache.ts';
-import { cli, cliAsync, makeProject, ranPerStage, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';
+import { cli, cliAsync, makeProject, ranPerStage, TOY_CONFIG, TOY_STAGES, waitFor } from '../helpers/project.ts';
 import { scancel, slurmEnv, squeue } from '../helpers/slurm.ts';
 
 const env = slurmEnv();
@@ -70,14 +70,6 @@ test('a stage that fails in a job is a failed node with its message and the job 
 
 const SLOW = (ms: number) => `sweep:\n  n: [1, 2]\nstages:\n  source:\n    stage: source\n    params: { n: "\${n}" }\n  wait:\n    stage: slow\n    inputs: { x: source }\n    params: { ms: ${ms} }\n`;
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('a scancelled job fails its nodes with the state CANCELLED; a rerun completes them', async () => {
   if (!env) return;
   const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW(30_000) });
@@ -85,7 +77,7 @@ test('a scancelled job fails its nodes with the state CANCELLED; a rerun complet
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const running = () => squeue(env, ['--noheader', '--states=RUNNING', '--format=%i|%k']).split('\n').filter((l) => l.includes(dir));
-  await until(() => running().length >= 1, 60_000, 'a running job');
+  await waitFor(() => running().length >= 1, 60_000, 'a running job');
   const ids = running().map((l) => l.split('|')[0]);
   scancel(env, ids);
   const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? -1)));
@@ -102,7 +94,7 @@ test('a driver killed mid-run: the rerun finds its queued and running jobs and s
   const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW(4000) });
   const child = cliAsync(dir, ['run', 'slow', '--json', '--executor', 'slurm', '--slurm-nodes-per-job', '1'], env);
   // Killed once the wait nodes are submitted (their jobs queued or running).
-  await until(() => new Set(jobFiles(dir).flatMap((f) => f.keys)).size >= 4, 60_000, 'the wait nodes submitted');
+  await waitFor(() => new Set(jobFiles(dir).flatMap((f) => f.keys)).size >= 4, 60_000, 'the wait nodes submitted');
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const r = cli(dir, ['run', 'slow', '--json', '--executor', 'slurm'], env);

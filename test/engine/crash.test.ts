@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, cliAsync, makeProject, TOY_STAGES } from '../helpers/project.ts';
+import { cli, cliAsync, cliRun, makeProject, TOY_STAGES, waitFor } from '../helpers/project.ts';
 
 const SLOW = `sweep:
   n: [1, 2]
@@ -25,14 +25,6 @@ const entries = (dir: string) => {
   if (!existsSync(root)) return [];
   return readdirSync(root).flatMap((shard) => readdirSync(join(root, shard)));
 };
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test('SIGKILL mid-node: no partial entry; the next run completes', async () => {
   const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW });
@@ -56,13 +48,7 @@ test('SIGKILL mid-node: no partial entry; the next run completes', async () => {
 
 test('two concurrent runs on one cache both succeed, share the work, and agree', async () => {
   const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW.replace('ms: 3000', 'ms: 1500') });
-  const runOnce = () =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      const c = cliAsync(dir, ['run', 'slow', '--json']);
-      let out = '';
-      c.stdout!.on('data', (d) => (out += d));
-      c.on('exit', (code) => resolve({ code: code ?? -1, out }));
-    });
+  const runOnce = () => cliRun(dir, ['run', 'slow', '--json']);
   const [a, b] = await Promise.all([runOnce(), runOnce()]);
   assert.is(a.code, 0);
   assert.is(b.code, 0);

@@ -60,6 +60,27 @@ export function cliAsync(dir: string, args: string[], env: Record<string, string
   return spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', ...env } });
 }
 
+/** The CLI as a child process, awaited: exit code, stdout and stderr. */
+export function cliRun(dir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = cliAsync(dir, args, env);
+    let out = '';
+    let err = '';
+    c.stdout!.on('data', (d) => (out += d));
+    c.stderr!.on('data', (d) => (err += d));
+    c.on('exit', (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
+/** Polls a condition every 25 ms; throws after `ms`. */
+export async function waitFor(cond: () => boolean, ms: number, what = 'a condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** Toy stages that know nothing of neural collapse: the engine is tested on them. */
 export const TOY_STAGES: Record<string, string> = {
   'stages/source.ts': `export default {
