@@ -3,7 +3,9 @@
 //
 //   npm run soak                      # full counts (K = 50 kills of run, ...)
 //   npm run soak:quick                # small counts, for CI (<= 60 s)
-//   node --import tsx test/soak/run.mjs [--quick] [--only 1,5,9] [--seed 123] [--k 10]
+//   node --import tsx test/soak/run.mjs [--quick] [--only 1,5,9] [--seed 123] [--k 10] [--n 1]
+//     --k: kills of run (case 1); --n: every case's count; --keep: keep the temp folder;
+//     --keep-slurm: leave the soak's Slurm cluster up
 //
 // Prints one table row per case (what it observed) and ends with "N passed, N failed"; exit 1 if
 // any case failed. A case that cannot run here (not root, no Slurm) is a "skip" row that says why.
@@ -28,8 +30,12 @@ const opt = (name) => {
 const QUICK = flag('--quick');
 const ONLY = opt('--only')?.split(',').map(Number);
 const SEED = Number(opt('--seed') ?? Math.floor(Math.random() * 1e9));
-const K = Number(opt('--k') ?? (QUICK ? 5 : 50));
-const N = (full, quick) => (QUICK ? quick : full);
+const K = Number(opt('--k') ?? opt('--n') ?? (QUICK ? 5 : 50));
+const COUNT = opt('--n') === undefined ? undefined : Number(opt('--n'));
+/** A case's repetitions: full or quick, or --n for every case (while developing). */
+const N = (full, quick) => COUNT ?? (QUICK ? quick : full);
+/** A size (ms, nodes) of the full or the quick soak. */
+const Q = (full, quick) => (QUICK ? quick : full);
 const IS_ROOT = process.getuid?.() === 0;
 
 // Seeded RNG (mulberry32): a failing run is replayed with --seed.
@@ -211,7 +217,7 @@ stages:
   long:
     stage: slow
     inputs: { x: source }
-    params: { ms: 500 }
+    params: { ms: ${Q(500, 250)} }
   scale:
     stage: scale
     inputs: { x: source }
@@ -291,7 +297,7 @@ const GC_CONFIG = `title: soak
 vars:
   factor: 1
 sweep:
-  n: [${Array.from({ length: 30 }, (_, i) => i + 1).join(', ')}]
+  n: [${Array.from({ length: Q(30, 15) }, (_, i) => i + 1).join(', ')}]
 stages:
   source:
     stage: source
@@ -309,7 +315,7 @@ def(2, 'kill -9 of gc', async () => {
   const kills = N(20, 3);
   const dir = makeProject(GC_CONFIG);
   const template = join(dir, 'template');
-  const variants = 6;
+  const variants = Q(6, 3);
   for (let f = 1; f <= variants; f++) {
     const r = await cli(dir, ['run', 'soak', '--json', '--set', `factor=${f}`, '--cache-dir', template]);
     if (r.code !== 0) return { ok: false, observed: `building variant factor=${f} failed: ${firstLines(r.err)}` };
@@ -342,7 +348,7 @@ def(2, 'kill -9 of gc', async () => {
       problems.push(`kill ${i}: ${c.half.slice(0, 3).join('; ')}`);
     }
     // Rebuilds: the last variant (kept) and an old one (removed, or half removed).
-    for (const f of [variants, 1 + (i % (variants - 1))]) {
+    for (const f of QUICK ? [1 + (i % (variants - 1))] : [variants, 1 + (i % (variants - 1))]) {
       const r = await cli(dir, ['run', 'soak', '--json', '--set', `factor=${f}`, '--cache-dir', cache], {}, 60_000);
       const s = json(r);
       if (r.code !== 0 || !s || s.failed) {
@@ -377,7 +383,7 @@ stages:
   wait:
     stage: slow
     inputs: { x: source }
-    params: { ms: 1200 }
+    params: { ms: ${Q(1200, 600)} }
   scale:
     stage: scale
     inputs: { x: source }
@@ -433,7 +439,7 @@ def(3, 'gc beside a running build', async () => {
 });
 
 def(4, 'lock of a live foreign pid', async () => {
-  const dir = makeProject(MIXED.replace('ms: 500', 'ms: 200'));
+  const dir = makeProject(MIXED);
   const cache = join(dir, 'cache');
   const boot = (() => {
     try {
@@ -594,7 +600,7 @@ def(6, 'SIGINT / SIGTERM', async () => {
 });
 
 def(6.5, 'SIGTERM to the npx wrapper', async () => {
-  const dir = makeProject(MIXED.replace('ms: 500', 'ms: 4000'));
+  const dir = makeProject(MIXED.replace(/ms: \d+ }\n  scale/, 'ms: 4000 }\n  scale'));
   // npx finds the package in the project's node_modules: no registry involved (--offline).
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'soak-project', private: true, dependencies: { pipeline: `file:${ROOT}` } }));
   mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
@@ -619,10 +625,11 @@ def(6.5, 'SIGTERM to the npx wrapper', async () => {
   }
   const sent = performance.now();
   p.child.kill('SIGTERM');
-  const r = await Promise.race([p.done, sleep(5000).then(() => undefined)]);
+  const windowMs = Q(5000, 2500);
+  const r = await Promise.race([p.done, sleep(windowMs).then(() => undefined)]);
   const npxMs = r ? Math.round(r.exitAt - sent) : undefined;
   let buildMs;
-  while (performance.now() - sent < 5000) {
+  while (performance.now() - sent < windowMs) {
     if (build.every((pid) => !alive(pid))) {
       buildMs = Math.round(performance.now() - sent);
       break;
@@ -633,14 +640,14 @@ def(6.5, 'SIGTERM to the npx wrapper', async () => {
   const locks = leftovers(join(dir, 'cache')).locks.length;
   // How long an orphan goes on by itself (bounded), then it is killed (started by this soak, through npx).
   let orphanMs;
-  while (orphans.some(alive) && performance.now() - sent < 30_000) await sleep(50);
+  while (!QUICK && orphans.some(alive) && performance.now() - sent < 30_000) await sleep(50);
   if (orphans.length) orphanMs = Math.round(performance.now() - sent);
   for (const pid of orphans.filter(alive)) process.kill(pid, 'SIGKILL');
   if (!r) p.child.kill('SIGKILL');
   return {
     n: 1,
     ok: buildMs !== undefined && buildMs <= 2000,
-    observed: `npx ${npxMs === undefined ? 'still running after 5 s' : `exited in ${npxMs} ms (code ${r.code}, signal ${r.signal})`}; the build (pid ${build.join(',')}) ${buildMs === undefined ? `was still running 5 s later (holding ${locks} locks; ${npxMs === undefined ? 'npx waiting for it' : 'an orphan'}) and ${orphanMs < 30_000 ? `ended by itself ${orphanMs} ms after the signal` : 'the soak killed at 30 s'}` : `ended ${buildMs} ms after the signal`}`,
+    observed: `npx ${npxMs === undefined ? `still running after ${windowMs / 1000} s` : `exited in ${npxMs} ms (code ${r.code}, signal ${r.signal})`}; the build (pid ${build.join(',')}) ${buildMs === undefined ? `was still running ${windowMs / 1000} s later (holding ${locks} locks; ${npxMs === undefined ? 'npx waiting for it' : 'an orphan'}) and ${QUICK ? 'was killed by the soak' : orphanMs < 30_000 ? `ended by itself ${orphanMs} ms after the signal` : 'was killed by the soak at 30 s'}` : `ended ${buildMs} ms after the signal`}`,
   };
 });
 
@@ -782,7 +789,7 @@ stages:
   wait:
     stage: slow
     inputs: { x: source }
-    params: { ms: ${N(1000, 400)} }
+    params: { ms: ${Q(1000, 400)} }
 `;
   const dir = makeProject(config);
   await cli(dir, ['plan', 'soak']); // bundles the stages once, outside the timings
