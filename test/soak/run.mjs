@@ -760,11 +760,18 @@ stages:
     const noop = await cli(dir, ['run', 'soak', '--json', '--cache-dir', cache], {}, 30_000);
     rows.push(`no-op run on the read-only cache: exit ${noop.code}`);
     if (checkCache(cache).half.length) ok = false;
+    // Room for the nodes but not for the run history (30 inodes, 6 nodes): the write of refs/ fails last.
+    spawnSync('umount', [mnt]);
+    mount(['-t', 'tmpfs', '-o', 'size=2m,nr_inodes=30', 'tmpfs', mnt]);
+    writeFileSync(join(dir, 'configs', 'hist.yml'), 'sweep:\n  n: [1, 2, 3, 4, 5, 6]\nstages:\n  source:\n    stage: source\n    params: { n: "${n}" }\n');
+    const hist = await cli(dir, ['run', 'hist', '--cache-dir', cache], {}, 30_000);
+    keep('history', hist);
+    judge('30 inodes, 6 nodes (history write fails)', hist, /ENOSPC|no space|space left|disk is full|cache is full/i);
   } finally {
     spawnSync('umount', [mnt]);
     if (spawnSync('mountpoint', ['-q', mnt]).status === 0) spawnSync('umount', ['-l', mnt]);
   }
-  return { n: 3, ok, observed: rows.join(' / ') };
+  return { n: 4, ok, observed: rows.join(' / ') };
 });
 
 def(8, 'two hosts (PID+UTS namespaces)', async () => {
