@@ -98,6 +98,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
   const settled = new Map<string, Done>();
   const resolvedById = new Map<string, Resolved>();
   const recoveries = new Map<string, Promise<Done>>();
+  /** Set by the first filesystem fault (a full or read-only cache): nothing more is started. */
+  let stopped: string | undefined;
   const bundleDigests = new Map<string, string>();
 
   /** The node's last build (by id), read once: for explanations and run-time estimates. */
@@ -181,6 +183,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
 
   /** A failed node: one line for the terminal, the whole story (stack, params) in its log file. */
   const failedDone = (r: Resolved, failure: JobFailure, changed: string[], executorRecord?: ExecutorRecord): Done => {
+    if (failure.fsFault) stopped ??= failure.message;
     const logPath = writeFailureLog(cache.dir, { id: r.node.id, stage: r.node.stage, kind: r.node.kind, key: r.key, params: r.node.params, error: new JobError(failure.message, failure.stack) });
     return {
       result: resultOf(r.node, 'failed', { key: r.key, changed, error: failure.message, ...(logPath ? { logPath } : {}), ...(executorRecord ? { executor: executorRecord } : {}) }),
@@ -205,6 +208,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
       }
     };
     for (;;) {
+      if (stopped) return { result: resultOf(r.node, 'skipped', { key: r.key, error: `not started: the cache's filesystem failed (${stopped.split(':')[0]})` }) };
       const found = inputRefs(r);
       if ('missing' in found) {
         const failed = await recover(found.missing, { message: `the cache entry of an input (${found.missing.slice(0, 12)}) disappeared during the run` });
@@ -229,10 +233,13 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
         facts: r.stage.facts,
       };
       const outcome = await limit(() => {
+        // A node that waited for a slot while the filesystem failed does not start.
+        if (stopped) return undefined;
         if (!started) opts.events?.nodeStart?.(r.node);
         started = true;
         return executor!.execute(job, (f, note) => opts.events?.nodeProgress?.(r.node, f, note));
       });
+      if (!outcome) continue;
       switch (outcome.status) {
         case 'ran':
           return { result: resultOf(r.node, 'ran', { key: r.key, changed, seconds: outcome.meta.seconds, ...(outcome.meta.executor ? { executor: outcome.meta.executor } : {}) }), digest: outcome.meta.digest, meta: outcome.meta };

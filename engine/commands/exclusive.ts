@@ -26,6 +26,6 @@ export async function waitForExclusiveUsers(cache: Cache, quiet?: boolean): Prom
 export function requireNoOtherUsers(cache: Cache, what: string): void {
   const others = cache.liveLeases();
   if (others.length) {
-    throw new PipelineError(`${what}: the cache ${cache.dir} is in use (${others.map((o) => o.description).join('; ')}); run it again when they have ended`, { key: what });
+    throw new PipelineError(`the cache ${cache.dir} is in use (${others.map((o) => o.description).join('; ')}); run it again when they have ended`, { key: what });
   }
 }

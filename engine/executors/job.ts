@@ -34,6 +34,8 @@ export interface JobResult {
 export interface JobFailure {
   message: string;
   stack?: string;
+  /** The filesystem failed (full, read-only, forbidden): nothing else will run either. */
+  fsFault?: boolean;
   /** An input entry whose bytes do not match its meta (outputs.ts CorruptInputError). */
   corrupt?: { key: string; output: string; nodeId: string };
 }

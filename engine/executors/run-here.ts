@@ -7,7 +7,16 @@ import { readFileSync } from 'node:fs';
 import type { Cache, ExecutorRecord, NodeMeta } from '../cache.ts';
 import { sha256 } from '../hash.ts';
 import { outputsDigest, recordInputs } from '../outputs.ts';
-import { failureOf, type ExecOutcome, type Job, type JobResult, type NodeJob } from './job.ts';
+import { describeFsFault } from '../fs-faults.ts';
+import { failureOf, type ExecOutcome, type Job, type JobFailure, type JobResult, type NodeJob } from './job.ts';
+
+/** A failure in this process's own cache work: a full or read-only cache said in one line. */
+function cacheFailure(cache: Cache, e: unknown): JobFailure {
+  const failure = failureOf(e);
+  if (failure.fsFault) return failure;
+  const fault = describeFsFault(e, [{ dir: cache.dir, name: 'the cache', alternative: ', or choose another folder with --cache-dir' }]);
+  return fault ? { ...failure, message: fault, fsFault: true } : failure;
+}
 
 export type StageRunner = (job: Job, onProgress: (fraction: number, note?: string) => void) => Promise<JobResult>;
 
@@ -23,7 +32,7 @@ export async function runNodeHere(
   try {
     lock = cache.lock(job.key, job.nodeId);
   } catch (e) {
-    return { status: 'failed', failure: failureOf(e) };
+    return { status: 'failed', failure: cacheFailure(cache, e) };
   }
   if ('held' in lock) return { status: 'locked', holder: cache.describeLock(lock.held) };
   let staging: string | undefined;
@@ -59,7 +68,7 @@ export async function runNodeHere(
     staging = undefined;
     return { status: 'ran', meta };
   } catch (e) {
-    return { status: 'failed', failure: failureOf(e) };
+    return { status: 'failed', failure: cacheFailure(cache, e) };
   } finally {
     if (staging) cache.discard(staging);
     lock.release();

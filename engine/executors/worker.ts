@@ -24,6 +24,6 @@ port.on('message', async (job: Job) => {
     // staging folder is <cache>/staging/<owner>/<key>.<n>.
     const cache = job.outDir.split(/[\\/]staging[\\/]/)[0];
     const fault = describeFsFault(e, [{ dir: cache, name: 'the cache', alternative: ', or choose another folder with --cache-dir' }], job.outDir);
-    post({ type: 'error', jobId: job.jobId, failure: fault ? { ...failure, message: fault } : failure });
+    post({ type: 'error', jobId: job.jobId, failure: fault ? { ...failure, message: fault, fsFault: true } : failure });
   }
 });
