@@ -62,11 +62,16 @@ function printSummary(s: RunSummary, verb: string, explain: boolean, debug = fal
     : [`${s.ran} ran`, `${s.cached} cached`, `${s.failed} failed`, ...(s.skipped ? [`${s.skipped} skipped`] : [])];
   err.write(`${s.target} (${s.profile}): ${parts.join(', ')} in ${s.seconds.toFixed(2)} s\n`);
   for (const p of s.published) err.write(`report: ${p}/README.md\n`);
+  // A full or read-only cache fails every node in flight the same way: said once.
+  const fsFaults = s.failures.filter((f) => isFsFaultMessage(f.message));
   for (const f of s.failures) {
+    if (fsFaults.length > 1 && f !== fsFaults[0] && fsFaults.includes(f)) continue;
     err.write(`${formatFailure(f)}\n`);
     if (debug && f.log) err.write(`${readLog(f.log)}\n`);
   }
-  if (s.skipped) err.write(`${s.skipped} ${s.skipped === 1 ? 'node' : 'nodes'} skipped: an upstream node failed\n`);
+  if (fsFaults.length > 1) err.write(`${fsFaults.length - 1} other ${fsFaults.length === 2 ? 'node' : 'nodes'} in flight failed on the filesystem the same way\n`);
+  if (fsFaults.length) err.write(`the run stopped at the filesystem fault: the cache is intact, and the next run resumes once there is room\n`);
+  if (s.skipped) err.write(`${s.skipped} ${s.skipped === 1 ? 'node' : 'nodes'} skipped: ${fsFaults.length ? 'not started after the fault' : 'an upstream node failed'}\n`);
 }
 
 /** The folders a filesystem fault is most likely in, named in its message with what to do there. */

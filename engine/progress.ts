@@ -55,10 +55,11 @@ export function createProgress(nodes: PlanNode[], opts: ProgressOptions = {}): P
     }
   };
   // Said once per node, in every mode but quiet: a wait must never look like a hang.
+  // (also with --quiet and --json: it is not progress but the reason a run may take longer).
   const onWaiting = (node: PlanNode, holder: string) => {
-    if (!opts.quiet) stream.write(`waiting: ${node.id}: its key is locked by ${holder}; other nodes go on meanwhile\n`);
+    stream.write(`waiting: ${node.id}: its key is locked by ${holder}; other nodes go on meanwhile\n`);
   };
-  if (opts.quiet) return { nodeEnd: onEnd, stop() {} };
+  if (opts.quiet) return { nodeWaiting: onWaiting, nodeEnd: onEnd, stop() {} };
 
   const tty = stream.isTTY && process.env.CI !== 'true' && process.env.CI !== '1';
   if (!tty) {

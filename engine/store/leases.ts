@@ -71,7 +71,7 @@ export function inspectLease(path: string, now = Date.now()): LeaseState {
 export function describeHolder(s: LeaseState): string {
   if (s.state === 'free') return 'nobody';
   const h = s.holder;
-  if (!h) return 'a holder of an unknown format';
+  if (!h) return `a lock file of an unknown format (an older version's?), taken over once it has gone ${leaseSeconds()} s without a refresh`;
   return `${h.role === 'lock' ? '' : `${h.role} `}${describeOwner(h)}${h.what ? ` (${h.what})` : ''} since ${h.since}`;
 }
 
