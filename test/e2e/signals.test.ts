@@ -86,8 +86,12 @@ test('the process that started the CLI (npx) is killed: the CLI ends as on SIGTE
 console.log(c.pid); setInterval(() => {}, 1000);`;
   const parent = spawn(process.execPath, ['-e', starter], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d) => resolve(String(d)))));
-  await waitFor(() => running(dir), 20_000);
-  parent.kill('SIGKILL');
+  try {
+    await waitFor(() => running(dir), 20_000);
+  } finally {
+    // Also when the wait fails: a live stand-in would keep the test runner from ending.
+    parent.kill('SIGKILL');
+  }
   const t0 = performance.now();
   // The CLI is no child of ours: poll until it is gone (or a zombie of whoever adopted it).
   await waitFor(() => {
