@@ -20,7 +20,7 @@ import { PipelineError } from './errors.ts';
 import { sha256 } from './hash.ts';
 import type { KeyRecord } from './key.ts';
 import { isSafeOutputName, type InputRef, type JobInputs, type OutputFile, type RecordedInputs } from './outputs.ts';
-import { syncDir, writeFileDurable } from './store/files.ts';
+import { syncDirAsync, writeFileDurableAsync } from './store/files.ts';
 import { RunHistory, type RunRef } from './store/history.ts';
 import { acquireLease, describeHolder, inspectLease, releaseLease, type LeaseRole, type LeaseState } from './store/leases.ts';
 import { localLiveness, ownerTag, parseOwnerTag, self } from './store/owner.ts';
@@ -170,10 +170,13 @@ export class Cache {
     return dir;
   }
 
-  /** Writes meta.json last (durably), then renames the whole folder into place in one step. */
-  commit(staging: string, meta: NodeMeta): void {
-    writeFileDurable(join(staging, 'meta.json'), JSON.stringify(meta, null, 1));
-    syncDir(staging);
+  /**
+   * Writes meta.json last (durably, with the staging folder's entries), then renames the whole
+   * folder into place in one step and makes the rename durable. The fsyncs run off the event loop.
+   */
+  async commit(staging: string, meta: NodeMeta): Promise<void> {
+    await writeFileDurableAsync(join(staging, 'meta.json'), JSON.stringify(meta, null, 1));
+    await syncDirAsync(staging);
     const dest = this.entryDir(meta.key);
     const shard = join(dest, '..');
     mkdirSync(shard, { recursive: true });
@@ -186,7 +189,7 @@ export class Cache {
       rmSync(staging, { recursive: true, force: true });
       return;
     }
-    syncDir(shard);
+    await syncDirAsync(shard);
   }
 
   discard(staging: string): void {

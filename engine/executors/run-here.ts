@@ -64,7 +64,7 @@ export async function runNodeHere(
       ...(executor ? { executor } : {}),
     };
     if (job.force) cache.remove(job.key);
-    cache.commit(staging, meta);
+    await cache.commit(staging, meta);
     staging = undefined;
     return { status: 'ran', meta };
   } catch (e) {

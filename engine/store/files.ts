@@ -1,5 +1,6 @@
 /** Durable file writes: a commit that survives power loss needs its bytes on disk before the rename. */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ownerTag, self } from './owner.ts';
 
@@ -40,4 +41,31 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   writeFileDurable(tmp, data);
   renameSync(tmp, path);
   syncDir(dirname(path));
+}
+
+/**
+ * writeFileDurable and syncDir off the event loop (libuv's thread pool): a run's commits then
+ * overlap instead of queueing behind each other's fsyncs in the scheduler's thread.
+ */
+export async function writeFileDurableAsync(path: string, data: string | Uint8Array): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.writeFile(data);
+    if (durable) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function syncDirAsync(dir: string): Promise<void> {
+  if (!durable) return;
+  let fh;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory (EINVAL); the rename itself is still atomic.
+  } finally {
+    await fh?.close();
+  }
 }
