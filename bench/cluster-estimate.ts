@@ -10,7 +10,7 @@
  * schedule is greedy list scheduling in dependency order on hosts x cores slots (one core per
  * node, as --slurm-cpus-per-task 1), plus the slurm executor's latency per dependency level
  * measured here (submission, queueing, task start-up); light stages run on the driver.
- * Prints the estimate, the critical path and the largest nodes.
+ * Prints the estimate, what bounds it, the longest dependency chain and the largest nodes.
  */
 import { join } from 'node:path';
 import { Cache } from '../engine/cache.ts';
@@ -90,20 +90,23 @@ for (const n of pending) {
   if (at > critical.at) critical = { id: n.id, at };
 }
 
-// The chain that ends last.
-const chain: string[] = [];
-for (let id: string | undefined = critical.id; id; ) {
-  chain.unshift(id);
-  const node: PlanNode = byId.get(id)!;
-  const ups: string[] = Object.values(node.inputs).flatMap((i) => i.ids);
-  id = ups.length ? ups.reduce((a: string, b: string) => (finish.get(b)! > finish.get(a)! ? b : a)) : undefined;
+// The longest chain of dependent nodes by estimated time: the wall time no number of hosts beats.
+const longest = new Map<string, { seconds: number; from?: string }>();
+for (const n of exp.nodes) {
+  const ups: string[] = Object.values(n.inputs).flatMap((i) => i.ids);
+  const best = ups.reduce<string | undefined>((a, b) => (a === undefined || longest.get(b)!.seconds > longest.get(a)!.seconds ? b : a), undefined);
+  longest.set(n.id, { seconds: est.get(n.id)!.seconds + (best ? longest.get(best)!.seconds : 0), from: best });
 }
+const end = exp.nodes.reduce((a, b) => (longest.get(b.id)!.seconds > longest.get(a.id)!.seconds ? b : a));
+const chain: string[] = [];
+for (let id: string | undefined = end.id; id; id = longest.get(id)!.from) chain.unshift(id);
 const total = [...est.values()].reduce((a, e) => a + e.seconds, 0);
 const counts = { measured: 0, extrapolated: 0, default: 0 };
 for (const e of est.values()) counts[e.how]++;
 const h = (x: number) => (x >= 3600 ? `${(x / 3600).toFixed(1)} h` : x >= 60 ? `${(x / 60).toFixed(1)} min` : `${x.toFixed(1)} s`);
 console.log(`${target} (${profile}): ${exp.nodes.length} nodes; run times ${counts.measured} measured here, ${counts.extrapolated} extrapolated, ${counts.default} unknown (1 s)`);
 console.log(`compute: ${h(total)} in all (one core); on ${hosts} hosts x ${cores} cores with ${WAVE_SECONDS} s of Slurm latency per level: ${h(critical.at)} wall`);
-console.log(`critical path (${chain.length} nodes): ${chain.map((id) => `${id} ${h(est.get(id)!.seconds)}`).join(' -> ')}`);
+console.log(`bound by: ${critical.at > 1.5 * longest.get(end.id)!.seconds ? `throughput (compute / ${hosts * cores} slots = ${h(total / (hosts * cores))})` : 'the longest chain'}`);
+console.log(`longest chain (${h(longest.get(end.id)!.seconds)}, ${chain.length} nodes): ${chain.map((id) => `${id} ${h(est.get(id)!.seconds)}`).join(' -> ')}`);
 const largest = [...exp.nodes].sort((a, b) => est.get(b.id)!.seconds - est.get(a.id)!.seconds).slice(0, 5);
 console.log(`largest nodes: ${largest.map((n) => `${n.id} ${h(est.get(n.id)!.seconds)} (${est.get(n.id)!.how})`).join('; ')}`);
