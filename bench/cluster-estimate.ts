@@ -3,9 +3,9 @@
  * cluster of `hosts` machines of `cores` cores (default: paper, full profile, 16 x 2), from node
  * run times measured here.
  *
- * Each node's time is its own recorded run time when the cache holds a build of it (by node id in
- * any target's last run); otherwise it is extrapolated from the largest measured node of the same
- * stage kind with the same other parameters where possible, scaled by the size parameter N as the
+ * Each node's time is its own recorded run time when the cache holds a build of the same stage
+ * kind with the same params (from any target's recorded runs); otherwise it is extrapolated from
+ * the measured node of that kind whose params differ least, scaled by the size parameter N as the
  * stage's cost grows (EoS and kernels: N^3 and N^2; training: N; the rest: not scaled). The
  * schedule is greedy list scheduling in dependency order on hosts x cores slots (one core per
  * node, as --slurm-cpus-per-task 1), plus the slurm executor's latency per dependency level
@@ -14,6 +14,7 @@
  */
 import { join } from 'node:path';
 import { Cache } from '../engine/cache.ts';
+import { canonicalJson } from '../engine/hash.ts';
 import { openSession, prepareTarget } from '../engine/session.ts';
 import type { PlanNode } from '../engine/expand.ts';
 
@@ -29,35 +30,57 @@ const s = openSession({ packageRoot: root, buildDir: join(root, '.build'), cwd: 
 const { exp, stages } = await prepareTarget(s, target, profile);
 const cache: Cache = s.cache;
 
-// Measured run times by node id (without a target prefix), from every target's recorded runs.
-const measured = new Map<string, number>();
-for (const [, runs] of Object.entries(cache.allRefs())) {
+// Measured nodes: every entry a recorded run of any target used, with its stage kind and params.
+interface Measured {
+  kind: string;
+  params: Record<string, unknown>;
+  /** The node's sweep cell without its repeat: "N=2048,d0=1,class_sizes=[1024,1024]". */
+  cell: string;
+  seconds: number;
+}
+
+/** A node's sweep cell from its id (sizes live in coordinates, not in every stage's params). */
+function cellOf(id: string): string {
+  const inside = /\[(.*)\]$/.exec(id)?.[1] ?? '';
+  return inside.replace(/(^|,)repeat=\d+/, '').replace(/^,/, '');
+}
+
+/** The size the cost grows with: N, else the sum of class sizes. */
+function sizeOf(cell: string): number {
+  const n = /(?:^|,)N=(\d+)/.exec(cell)?.[1];
+  if (n) return Number(n);
+  const sizes = /class_sizes=\[([\d,]+)\]/.exec(cell)?.[1];
+  return sizes ? sizes.split(',').reduce((a, b) => a + Number(b), 0) : 0;
+}
+const measured = new Map<string, Measured>();
+for (const runs of Object.values(cache.allRefs())) {
   for (const run of runs) {
-    for (const [id, key] of Object.entries(run.nodes)) {
-      const bare = id.replace(/^[\w-]+\//, '');
-      if (measured.has(bare)) continue;
+    for (const key of Object.values(run.nodes)) {
+      if (measured.has(key)) continue;
       const meta = cache.readMeta(key);
-      if (meta) measured.set(bare, meta.seconds);
+      if (meta) measured.set(key, { kind: meta.kind, params: meta.record.params, cell: cellOf(meta.id), seconds: meta.seconds });
     }
   }
 }
+const identity = (kind: string, params: Record<string, unknown>, cell: string) => `${kind}|${canonicalJson(params)}|${cell}`;
+const byIdentity = new Map([...measured.values()].map((m) => [identity(m.kind, m.params, m.cell), m]));
 
 const EXPONENT: Record<string, number> = { eos: 3, kernel: 2, nc1: 2, train: 1 };
-const sizeOf = (n: PlanNode) => Number(n.params.N ?? n.coords.N ?? 0) || Number((n.params as { class_sizes?: number[] }).class_sizes?.reduce((a, b) => a + b, 0) ?? 0);
-const bare = (n: PlanNode) => n.id.replace(/^[\w-]+\//, '');
 
-const measuredNodes = exp.nodes.filter((n) => measured.has(bare(n)));
 function estimate(n: PlanNode): { seconds: number; how: 'measured' | 'extrapolated' | 'default' } {
-  const m = measured.get(bare(n));
-  if (m !== undefined) return { seconds: m, how: 'measured' };
-  // The measured node of the same kind and stage whose params differ least, then scaled by N.
-  const same = measuredNodes.filter((o) => o.kind === n.kind);
+  // The same computation measured here: stage kind, params and sweep cell (another repeat's seed counts).
+  const cell = cellOf(n.id);
+  const exact = byIdentity.get(identity(n.kind, n.params, cell));
+  if (exact) return { seconds: exact.seconds, how: 'measured' };
+  // Else the measured node of the same kind whose params differ least (the largest on a tie), scaled by N.
+  const same = [...measured.values()].filter((m) => m.kind === n.kind);
   if (!same.length) return { seconds: 1, how: 'default' };
-  const differences = (o: PlanNode) => Object.keys(n.params).filter((k) => JSON.stringify(n.params[k]) !== JSON.stringify(o.params[k])).length;
-  const best = same.reduce((a, b) => (differences(b) < differences(a) || (differences(b) === differences(a) && sizeOf(b) > sizeOf(a)) ? b : a));
-  const p = EXPONENT[n.kind] ?? 0;
-  const ratio = sizeOf(n) && sizeOf(best) ? sizeOf(n) / sizeOf(best) : 1;
-  return { seconds: measured.get(bare(best))! * ratio ** p, how: 'extrapolated' };
+  const differences = (m: Measured) =>
+    [...new Set([...Object.keys(n.params), ...Object.keys(m.params)])].filter((k) => canonicalJson(n.params[k]) !== canonicalJson(m.params[k])).length +
+    (m.cell.replace(/(^|,)N=\d+/, '') === cell.replace(/(^|,)N=\d+/, '') ? 0 : 1);
+  const best = same.reduce((a, b) => (differences(b) < differences(a) || (differences(b) === differences(a) && sizeOf(b.cell) > sizeOf(a.cell)) ? b : a));
+  const ratio = sizeOf(cell) && sizeOf(best.cell) ? sizeOf(cell) / sizeOf(best.cell) : 1;
+  return { seconds: best.seconds * ratio ** (EXPONENT[n.kind] ?? 0), how: 'extrapolated' };
 }
 
 const byId = new Map(exp.nodes.map((n) => [n.id, n]));
