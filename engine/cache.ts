@@ -22,7 +22,7 @@ import type { KeyRecord } from './key.ts';
 import { isSafeOutputName, type InputRef, type JobInputs, type OutputFile, type RecordedInputs } from './outputs.ts';
 import { syncDirAsync, writeFileDurableAsync } from './store/files.ts';
 import { RunHistory, type RunRef } from './store/history.ts';
-import { acquireLease, describeHolder, inspectLease, releaseLease, type LeaseRole, type LeaseState } from './store/leases.ts';
+import { acquireLease, describeHolder, inspectLease, leaseSeconds, releaseLease, type LeaseRole, type LeaseState } from './store/leases.ts';
 import { localLiveness, ownerTag, parseOwnerTag, self } from './store/owner.ts';
 
 export type { RunRef } from './store/history.ts';
@@ -298,7 +298,7 @@ export class Cache {
       for (const name of readdirSync(staging)) {
         if (this.ownerMayBeAlive(name)) continue;
         // Folders of an older version (<key>.<pid>.<n>) have no owner record: gone after a lease.
-        if (!parseOwnerTag(name) && Date.now() - mtimeMs(join(staging, name)) < 1000 * 60) continue;
+        if (!parseOwnerTag(name) && Date.now() - mtimeMs(join(staging, name)) < 1000 * leaseSeconds()) continue;
         rmSync(join(staging, name), { recursive: true, force: true });
         removed.staging++;
       }
@@ -316,7 +316,7 @@ export class Cache {
       for (const name of readdirSync(locks)) {
         if (name.includes('.')) {
           // a lease's temp or aside file left by a process that died between two calls
-          if (Date.now() - mtimeMs(join(locks, name)) > 60_000) rmSync(join(locks, name), { force: true });
+          if (Date.now() - mtimeMs(join(locks, name)) > 1000 * leaseSeconds()) rmSync(join(locks, name), { force: true });
           continue;
         }
         const s = inspectLease(join(locks, name));

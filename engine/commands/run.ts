@@ -14,7 +14,8 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
   const t0 = performance.now();
   const s = openSession(opts);
   const { target, exp, stages } = await prepareTarget(s, name, opts.profile, opts.set);
-  const executorName = opts.executor ?? target.executor ?? process.env.PIPELINE_EXECUTOR ?? 'local';
+  // The same precedence as the slurm options: flag, then environment, then the config.
+  const executorName = opts.executor ?? process.env.PIPELINE_EXECUTOR ?? target.executor ?? 'local';
   const closeLease = s.cache.openLeaseIfWritable('run', target.name);
   try {
     await waitForExclusiveUsers(s.cache, opts.quiet);
