@@ -101,8 +101,11 @@ test('a driver killed mid-run: the rerun finds its queued and running jobs and s
   assert.is(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.is(s.failed, 0);
+  // Submissions as Slurm knows them (a job file carries its path in --comment): a file the killed
+  // driver wrote but never handed to sbatch is no submission.
+  const submitted = new Set(squeue(env, ['--noheader', '--states=all', '--format=%k']).split('\n').map((l) => l.trim()));
   const seen = new Map<string, number>();
-  for (const f of jobFiles(dir)) for (const k of f.keys) seen.set(k, (seen.get(k) ?? 0) + 1);
+  for (const f of jobFiles(dir)) if (submitted.has(f.file)) for (const k of f.keys) seen.set(k, (seen.get(k) ?? 0) + 1);
   assert.ok([...seen.values()].every((n) => n === 1), 'no node submitted twice');
   assert.equal(ranPerStage(s, 'failed'), {});
 });

@@ -862,12 +862,19 @@ stages:
 });
 
 /** Job files of the slurm executor in a cache: the node keys of every task. */
-function jobKeys(cacheDir) {
+/**
+ * The keys of every job file Slurm accepted: a job carries its file in --comment, and squeue keeps
+ * finished jobs for MinJobAge. A file whose sbatch never happened (the driver was killed between
+ * writing it and submitting) is no submission.
+ */
+function jobKeys(cacheDir, env) {
   const out = [];
   const root = join(cacheDir, 'jobs');
+  const q = spawnSync('squeue', ['--noheader', '--states=all', '--format=%k'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const submitted = new Set(q.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   for (const run of ls(root)) {
     for (const f of ls(join(root, run))) {
-      if (!/^\d+\.json$/.test(f)) continue;
+      if (!/^\d+\.json$/.test(f) || !submitted.has(join(root, run, f))) continue;
       try {
         const doc = JSON.parse(readFileSync(join(root, run, f), 'utf8'));
         out.push({ file: `${run}/${f}`, keys: doc.tasks.flat().map((n) => n.key) });
@@ -933,10 +940,10 @@ stages:
   }
   half += checkCache(cache).half.length;
   const seen = new Map();
-  for (const f of jobKeys(cache)) for (const k of f.keys) seen.set(k, (seen.get(k) ?? 0) + 1);
+  for (const f of jobKeys(cache, env)) for (const k of f.keys) seen.set(k, (seen.get(k) ?? 0) + 1);
   const twice = [...seen.values()].filter((n) => n > 1).length;
   let ok = !failedReruns && !half && !twice;
-  const rows = [`${kills} driver kills: ${twice} node keys in more than one job file (of ${seen.size}), ${half} corrupt, ${failedReruns} failed reruns, rerun ${stat(rerunMs)} ms${problems.length ? ` (${problems.slice(0, 2).join('; ')})` : ''}`];
+  const rows = [`${kills} driver kills: ${twice} node keys in more than one submitted job (of ${seen.size}), ${half} corrupt, ${failedReruns} failed reruns, rerun ${stat(rerunMs)} ms${problems.length ? ` (${problems.slice(0, 2).join('; ')})` : ''}`];
   if (!QUICK) {
     // A job past --slurm-time=1 (a node sleeping 90 s): failed with state TIMEOUT; then a rerun with room completes.
     const tset = ['--set', 'salt=900', '--set', 'ms=90000', '--set', 'sweep.n=[1]'];
