@@ -67,6 +67,12 @@ const FLUSH_QUIET_MS = 300;
 /** Results files are read this often (local file reads); squeue at most once per pollSeconds. */
 const RESULTS_POLL_MS = 200;
 const FLUSH_MAX_MS = 2000;
+/** squeue failing this long is said once; failing PIPELINE_SLURM_UNREACHABLE_SECONDS (600) ends the wait. */
+const UNREACHABLE_WARN_SECONDS = 60;
+function unreachableLimitSeconds(): number {
+  const v = Number(process.env.PIPELINE_SLURM_UNREACHABLE_SECONDS ?? 600);
+  return Number.isFinite(v) && v > 0 ? v : 600;
+}
 /** A task squeue has never listed is looked up with scontrol after this long. */
 const UNSEEN_GRACE_MS = 30_000;
 
@@ -84,6 +90,8 @@ export class SlurmExecutor implements Executor {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private lastSqueue = 0;
+  private unreachableSince: number | undefined;
+  private warnedUnreachable = false;
   private arrays = 0;
   private closed = false;
   readonly jobName: string;
@@ -260,8 +268,20 @@ export class SlurmExecutor implements Executor {
       let rows;
       try {
         rows = new Map((await squeueByName(this.jobName)).map((r) => [r.id, r]));
-      } catch {
-        return; // Slurm busy or unreachable for a moment: ask again at the next poll
+        this.unreachableSince = undefined;
+      } catch (e) {
+        // Slurm busy or unreachable for a moment: ask again at the next poll, but not forever.
+        this.unreachableSince ??= Date.now();
+        const seconds = (Date.now() - this.unreachableSince) / 1000;
+        if (seconds > UNREACHABLE_WARN_SECONDS && !this.warnedUnreachable) {
+          process.stderr.write(`slurm: squeue has failed for ${seconds.toFixed(0)} s (${(e as Error).message.split('\n')[0]}); still waiting for ${this.tasks.size} tasks\n`);
+          this.warnedUnreachable = true;
+        }
+        if (seconds > unreachableLimitSeconds()) {
+          // Nodes their tasks committed meanwhile still count (the cache is the final truth).
+          for (const task of [...this.tasks.values()]) this.settle(task, `UNKNOWN (Slurm unreachable for ${seconds.toFixed(0)} s)`);
+        }
+        return;
       }
       for (const task of [...this.tasks.values()]) {
         const row = rows.get(task.id);
