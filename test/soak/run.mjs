@@ -693,7 +693,10 @@ def(6.5, 'SIGTERM to the npx wrapper', async () => {
   if (!r) p.child.kill('SIGKILL');
   return {
     n: 1,
-    ok: buildMs !== undefined && buildMs <= 2000,
+    // The CLI sits under npm -> sh; it stops once its parent goes (polled every 100 ms), which
+    // took 1.7-2.1 s after npm's SIGTERM here: 5 s leaves room for a busy machine. An orphan that
+    // went on building would run for the build's whole length.
+    ok: buildMs !== undefined && buildMs <= 5000,
     observed: `npx ${npxMs === undefined ? `still running after ${windowMs / 1000} s` : `exited in ${npxMs} ms (code ${r.code}, signal ${r.signal})`}; the build (pid ${build.join(',')}) ${buildMs === undefined ? `was still running ${windowMs / 1000} s later (holding ${locks} locks; ${npxMs === undefined ? 'npx waiting for it' : 'an orphan'}) and ${QUICK ? 'was killed by the soak' : orphanMs < 30_000 ? `ended by itself ${orphanMs} ms after the signal` : 'was killed by the soak at 30 s'}` : `ended ${buildMs} ms after the signal`}`,
   };
 });
