@@ -7,21 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeProject, PACKAGE_ROOT, TOY_STAGES, waitFor } from '../helpers/project.ts';
+import { makeProject, PACKAGE_ROOT, slowConfig, TOY_STAGES, waitFor } from '../helpers/project.ts';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'pipeline.mjs');
-
-const SLOW = `sweep:
-  n: [1, 2, 3]
-stages:
-  source:
-    stage: source
-    params: { n: "\${n}" }
-  wait:
-    stage: slow
-    inputs: { x: source }
-    params: { ms: 20000 }
-`;
 
 /** A stage that, after 300 ms, puts a file where the cache's staging folder is. */
 const SABOTAGE = `import { rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +53,7 @@ const running = (dir: string) => {
 
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   test(`${signal} mid-node: exit ${code} at once, the finished nodes committed whole, nothing half`, async () => {
-    const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW });
+    const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': slowConfig(3, 20000) });
     const child = spawn(process.execPath, [BIN, 'run', 'slow'], { cwd: dir, stdio: 'ignore', env: { ...process.env, CI: 'true' } });
     await waitFor(() => running(dir) && entries(dir).length === 3, 20_000);
     const t0 = performance.now();
@@ -80,7 +68,7 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
 }
 
 test('the process that started the CLI (npx) is killed: the CLI ends as on SIGTERM', async () => {
-  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW });
+  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': slowConfig(3, 20000) });
   // Stands in for npm exec: starts the CLI with npm's variables, prints its pid, and is then killed.
   const starter = `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify([BIN, 'run', 'slow'])}, { stdio: 'ignore', env: { ...process.env, CI: 'true', npm_lifecycle_event: 'npx' } });
 console.log(c.pid); setInterval(() => {}, 1000);`;

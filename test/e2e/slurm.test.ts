@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Cache } from '../../engine/cache.ts';
-import { cli, cliAsync, makeProject, ranPerStage, TOY_CONFIG, TOY_STAGES, waitFor } from '../helpers/project.ts';
+import { cli, cliAsync, makeProject, ranPerStage, slowConfig, TOY_CONFIG, TOY_STAGES, waitFor } from '../helpers/project.ts';
 import { scancel, slurmEnv, squeue } from '../helpers/slurm.ts';
 
 const env = slurmEnv();
@@ -68,11 +68,9 @@ test('a stage that fails in a job is a failed node with its message and the job 
   assert.match(bad.error, /slurm job \d+_\d+; log: /);
 });
 
-const SLOW = (ms: number) => `sweep:\n  n: [1, 2]\nstages:\n  source:\n    stage: source\n    params: { n: "\${n}" }\n  wait:\n    stage: slow\n    inputs: { x: source }\n    params: { ms: ${ms} }\n`;
-
 test('a scancelled job fails its nodes with the state CANCELLED; a rerun completes them', async () => {
   if (!env) return;
-  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW(30_000) });
+  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': slowConfig(2, 30_000) });
   const child = cliAsync(dir, ['run', 'slow', '--json', '--executor', 'slurm', '--slurm-nodes-per-job', '1'], env);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -91,7 +89,7 @@ test('a scancelled job fails its nodes with the state CANCELLED; a rerun complet
 
 test('a driver killed mid-run: the rerun finds its queued and running jobs and submits none of their nodes again', async () => {
   if (!env) return;
-  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW(4000) });
+  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': slowConfig(2, 4000) });
   const child = cliAsync(dir, ['run', 'slow', '--json', '--executor', 'slurm', '--slurm-nodes-per-job', '1'], env);
   // Killed once the wait nodes are submitted (their jobs queued or running).
   await waitFor(() => new Set(jobFiles(dir).flatMap((f) => f.keys)).size >= 4, 60_000, 'the wait nodes submitted');

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { Cache } from '../../engine/cache.ts';
 import { cleanCommand, gcCommand, verifyCommand } from '../../engine/commands.ts';
 import { ownerTag, processStartTime, self } from '../../engine/store/owner.ts';
-import { BUILD_DIR, cli, cliAsync, cliRun, makeProject, PACKAGE_ROOT, ranPerStage, run, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';
+import { BUILD_DIR, cli, cliAsync, cliRun, makeProject, slowConfig, PACKAGE_ROOT, ranPerStage, run, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';
 
 const fresh = (extra: Record<string, string> = {}) => makeProject({ ...TOY_STAGES, 'configs/toy.yml': TOY_CONFIG, ...extra });
 const cacheOf = (dir: string) => new Cache(join(dir, 'cache'));
@@ -157,7 +157,7 @@ test('a process start time identifies a live process (and differs for another pi
 });
 
 test('two local runs on one cache split the work: each runs some nodes, none runs twice', async () => {
-  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': `sweep:\n  n: [1, 2, 3, 4]\nstages:\n  source:\n    stage: source\n    params: { n: "\${n}" }\n  wait:\n    stage: slow\n    inputs: { x: source }\n    params: { ms: 1500 }\n` });
+  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': slowConfig(4, 1500) });
   const once = () => cliRun(dir, ['run', 'slow', '--json', '--jobs', '1']);
   const [a, b] = await Promise.all([once(), once()]);
   assert.is(a.code, 0);

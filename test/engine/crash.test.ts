@@ -3,22 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, cliAsync, cliRun, makeProject, TOY_STAGES, waitFor } from '../helpers/project.ts';
-
-const SLOW = `sweep:
-  n: [1, 2]
-stages:
-  source:
-    stage: source
-    params: { n: "\${n}" }
-  wait:
-    stage: slow
-    inputs: { x: source }
-    params: { ms: 3000 }
-  total:
-    stage: sum
-    inputs: { xs: [wait] }
-`;
+import { cli, cliAsync, cliRun, makeProject, slowConfig, TOY_STAGES, waitFor } from '../helpers/project.ts';
 
 const entries = (dir: string) => {
   const root = join(dir, 'cache', 'objects');
@@ -27,7 +12,7 @@ const entries = (dir: string) => {
 };
 
 test('SIGKILL mid-node: no partial entry; the next run completes', async () => {
-  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW });
+  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': slowConfig(2, 3000, true) });
   const child = cliAsync(dir, ['run', 'slow']);
   const staging = join(dir, 'cache', 'staging');
   // Wait until the slow nodes are running (their staging folders exist), then kill -9.
@@ -47,7 +32,7 @@ test('SIGKILL mid-node: no partial entry; the next run completes', async () => {
 });
 
 test('two concurrent runs on one cache both succeed, share the work, and agree', async () => {
-  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': SLOW.replace('ms: 3000', 'ms: 1500') });
+  const dir = makeProject({ ...TOY_STAGES, 'configs/slow.yml': slowConfig(2, 1500, true) });
   const runOnce = () => cliRun(dir, ['run', 'slow', '--json']);
   const [a, b] = await Promise.all([runOnce(), runOnce()]);
   assert.is(a.code, 0);

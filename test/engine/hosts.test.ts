@@ -6,24 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeProject, PACKAGE_ROOT, ranPerStage, TOY_STAGES } from '../helpers/project.ts';
+import { makeProject, PACKAGE_ROOT, ranPerStage, slowConfig, TOY_STAGES } from '../helpers/project.ts';
 
 const canUnshare = process.getuid?.() === 0 && spawnSync('unshare', ['--pid', '--uts', '--fork', '--mount-proc', 'true']).status === 0;
-
-const CONFIG = `sweep:
-  n: [1, 2, 3, 4, 5, 6]
-stages:
-  source:
-    stage: source
-    params: { n: "\${n}" }
-  wait:
-    stage: slow
-    inputs: { x: source }
-    params: { ms: 700 }
-  total:
-    stage: sum
-    inputs: { xs: [wait] }
-`;
 
 /** `burn` short-lived processes first, so that the two builds' pids differ (as on two real hosts). */
 function runOnHost(dir: string, host: string, burn: number): Promise<{ code: number; out: string; err: string }> {
@@ -44,7 +29,7 @@ test('two hosts on one cache: every node computed once, both builds succeed and 
     return;
   }
   for (let rep = 0; rep < 2; rep++) {
-    const dir = makeProject({ ...TOY_STAGES, 'configs/hosts.yml': CONFIG });
+    const dir = makeProject({ ...TOY_STAGES, 'configs/hosts.yml': slowConfig(6, 700, true) });
     const [a, b] = await Promise.all([runOnHost(dir, 'hostA', 0), runOnHost(dir, 'hostB', 5 + rep)]);
     assert.is(a.code, 0, a.err);
     assert.is(b.code, 0, b.err);

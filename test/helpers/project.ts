@@ -81,6 +81,25 @@ export async function waitFor(cond: () => boolean, ms: number, what = 'a conditi
   }
 }
 
+/**
+ * A config of n source nodes each feeding a `slow` node that waits `ms`, optionally summed by one
+ * `total` node: the shape the crash, signal, lock and cluster stories run on.
+ */
+export function slowConfig(n: number, ms: number, total = false): string {
+  const ns = Array.from({ length: n }, (_, i) => i + 1).join(', ');
+  return `sweep:
+  n: [${ns}]
+stages:
+  source:
+    stage: source
+    params: { n: "\${n}" }
+  wait:
+    stage: slow
+    inputs: { x: source }
+    params: { ms: ${ms} }
+${total ? '  total:\n    stage: sum\n    inputs: { xs: [wait] }\n' : ''}`;
+}
+
 /** Toy stages that know nothing of neural collapse: the engine is tested on them. */
 export const TOY_STAGES: Record<string, string> = {
   'stages/source.ts': `export default {
