@@ -19,7 +19,7 @@ import {
   type TargetOptions,
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
-import { describeFsFault, FS_FAULT_EXIT_CODE, isFsFaultMessage, type Place } from './engine/fs-faults.ts';
+import { cachePlace, describeFsFault, FS_FAULT_EXIT_CODE, isFsFaultMessage, type Place } from './engine/fs-faults.ts';
 import { findProjectRoot } from './engine/session.ts';
 import { installShutdown } from './engine/shutdown.ts';
 import { maxJobs, maxNodeBudget, NODE_BUDGET_REASON, wholeNumberOption } from './engine/limits.ts';
@@ -80,7 +80,7 @@ function faultPlaces(argv: string[], ctx: Context): Place[] {
   const option = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--cache-dir='))?.slice('--cache-dir='.length);
   const root = findProjectRoot(process.cwd(), ctx.packageRoot);
   return [
-    { dir: resolve(option ?? process.env.PIPELINE_CACHE_DIR ?? join(root, 'cache')), name: 'the cache', alternative: ', or choose another folder with --cache-dir' },
+    cachePlace(resolve(option ?? process.env.PIPELINE_CACHE_DIR ?? join(root, 'cache'))),
     { dir: join(root, 'reports'), name: 'the reports folder' },
     { dir: ctx.buildDir, name: "pipeline's build folder" },
   ];

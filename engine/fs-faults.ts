@@ -27,6 +27,11 @@ export interface Place {
   alternative?: string;
 }
 
+/** The cache as a place in fault messages (the CLI, the worker and the executors say it alike). */
+export function cachePlace(dir: string): Place {
+  return { dir, name: 'the cache', alternative: ', or choose another folder with --cache-dir' };
+}
+
 const WHAT: Record<string, string> = {
   ENOSPC: 'no space left on the device',
   EDQUOT: 'disk quota exceeded',

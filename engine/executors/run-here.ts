@@ -7,14 +7,14 @@ import { readFileSync } from 'node:fs';
 import type { Cache, ExecutorRecord, NodeMeta } from '../cache.ts';
 import { sha256 } from '../hash.ts';
 import { outputsDigest, recordInputs } from '../outputs.ts';
-import { describeFsFault } from '../fs-faults.ts';
+import { cachePlace, describeFsFault } from '../fs-faults.ts';
 import { failureOf, type ExecOutcome, type Job, type JobFailure, type JobResult, type NodeJob } from './job.ts';
 
 /** A failure in this process's own cache work: a full or read-only cache said in one line. */
 function cacheFailure(cache: Cache, e: unknown): JobFailure {
   const failure = failureOf(e);
   if (failure.fsFault) return failure;
-  const fault = describeFsFault(e, [{ dir: cache.dir, name: 'the cache', alternative: ', or choose another folder with --cache-dir' }]);
+  const fault = describeFsFault(e, [cachePlace(cache.dir)]);
   return fault ? { ...failure, message: fault, fsFault: true } : failure;
 }
 

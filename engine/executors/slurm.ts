@@ -236,12 +236,8 @@ export class SlurmExecutor implements Executor {
    * next wave need not wait for the whole task, nor for squeue to say it ended.
    */
   private settleFinishedNodes(task: Task): void {
-    let results: TaskResults;
-    try {
-      results = JSON.parse(readFileSync(resultFile(task.jobFile, task.index), 'utf8')) as TaskResults;
-    } catch {
-      return;
-    }
+    const results = readResults(task);
+    if (!results) return;
     task.waiters = task.waiters.filter((w) => {
       const r = results.nodes[w.job.key];
       if (!r || r.status === 'locked') return true;
@@ -307,12 +303,7 @@ export class SlurmExecutor implements Executor {
   /** A task ended: each of its nodes is what the cache and the task's results file say. */
   private settle(task: Task, state: string): void {
     this.tasks.delete(task.id);
-    let results: TaskResults | undefined;
-    try {
-      results = JSON.parse(readFileSync(resultFile(task.jobFile, task.index), 'utf8')) as TaskResults;
-    } catch {
-      results = undefined;
-    }
+    const results = readResults(task);
     for (const w of task.waiters) this.resolveWaiter(w, task, results, state);
   }
 
@@ -345,6 +336,15 @@ export class SlurmExecutor implements Executor {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+  }
+}
+
+/** What a task's `pipeline exec` wrote so far, or undefined before its first node ended. */
+function readResults(task: Task): TaskResults | undefined {
+  try {
+    return JSON.parse(readFileSync(resultFile(task.jobFile, task.index), 'utf8')) as TaskResults;
+  } catch {
+    return undefined;
   }
 }
 

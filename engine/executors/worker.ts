@@ -1,6 +1,6 @@
 /** Worker-thread entry: runs jobs posted by WorkerPool, one at a time. */
 import { parentPort } from 'node:worker_threads';
-import { describeFsFault } from '../fs-faults.ts';
+import { cachePlace, describeFsFault } from '../fs-faults.ts';
 import { failureOf, type Job, type WorkerMessage } from './job.ts';
 import { runJob } from './run-job.ts';
 
@@ -23,7 +23,7 @@ port.on('message', async (job: Job) => {
     // A full disk or a read-only cache is said in one line (the stack only with --debug). The
     // staging folder is <cache>/staging/<owner>/<key>.<n>.
     const cache = job.outDir.split(/[\\/]staging[\\/]/)[0];
-    const fault = describeFsFault(e, [{ dir: cache, name: 'the cache', alternative: ', or choose another folder with --cache-dir' }], job.outDir);
+    const fault = describeFsFault(e, [cachePlace(cache)], job.outDir);
     post({ type: 'error', jobId: job.jobId, failure: fault ? { ...failure, message: fault, fsFault: true } : failure });
   }
 });
