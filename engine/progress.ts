@@ -6,7 +6,7 @@
 import cliProgress from 'cli-progress';
 import type { PlanNode } from './expand.ts';
 import type { NodeResult, RunEvents } from './scheduler.ts';
-import { estimateRemaining, formatDuration, type RunTimes } from './eta.ts';
+import { estimateRemaining, formatDuration, recordTime, type RunTimes } from './eta.ts';
 
 export interface Counts {
   ran: number;
@@ -46,12 +46,7 @@ export function createProgress(nodes: PlanNode[], opts: ProgressOptions = {}): P
     ended.add(node.id);
     if (r.status === 'ran' || r.status === 'cached' || r.status === 'failed' || r.status === 'skipped') counts[r.status]++;
     if (r.status === 'ran' && r.seconds !== undefined) {
-      const s = times.byStage.get(node.stage) ?? { n: 0, seconds: 0 };
-      s.n++;
-      s.seconds += r.seconds;
-      times.byStage.set(node.stage, s);
-      times.all.n++;
-      times.all.seconds += r.seconds;
+      recordTime(times, node, r.seconds);
     }
   };
   // Said once per node, in every mode but quiet: a wait must never look like a hang.
@@ -106,6 +101,7 @@ export function createProgress(nodes: PlanNode[], opts: ProgressOptions = {}): P
       running: [...running.values()].map((r) => ({ node: r.node, elapsed: (now - r.started) / 1000, fraction: r.fraction, previous: previousOf(r.node) })),
       times,
       jobs: opts.jobs ?? 1,
+      previous: previousOf,
     });
     return secs === undefined ? 'eta --' : `eta ${formatDuration(secs)}`;
   };

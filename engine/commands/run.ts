@@ -27,7 +27,7 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
     const progress = createProgress(exp.nodes, {
       quiet: opts.quiet,
       jobs: Math.min(jobs, executor.slots),
-      // Only asked for a node that starts running (the TTY's ETA): a no-op run reads no meta.
+      // Asked only by the TTY's ETA, once a second and once per node at most: a no-op run ends first.
       previousSeconds: (n) => {
         const key = previous().get(n.id);
         return key ? s.cache.readMeta(key)?.seconds : undefined;
