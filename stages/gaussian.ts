@@ -4,23 +4,12 @@ import { matrix } from '../numerics/matrix.ts';
 import { Rng } from '../numerics/rng.ts';
 import { datasetOutputs, defaultTargets, labelsFromSizes } from './lib/dataset.ts';
 
-interface Params {
-  N: number;
-  d0: number;
-  means: number[];
-  std: number;
-  stds?: number[];
-  class_sizes?: number[];
-  targets?: number[];
-  seed: number;
-}
-
 /** Sizes given, or N split evenly over the classes. */
 function sizesOf(p: Params): number[] {
   return p.class_sizes ?? Array.from({ length: p.means.length }, () => p.N / p.means.length);
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Gaussian classes: class c has i.i.d. coordinates N(means[c], std²), rows in class-block order',
   light: true,
   params: {

@@ -3,14 +3,6 @@ import type { Summary, SummaryRow } from './aggregate.ts';
 import { REPORT_PARAMS } from './lib/report-params.ts';
 import { aboutSection, fmt, meanStd, splitDescription, table } from './lib/markdown.ts';
 
-interface Params {
-  title: string;
-  description: string;
-  target: string;
-  profile: string;
-  compare: string[];
-}
-
 const cellKey = (r: SummaryRow) => `${r.activation}|${r.N}|${r.d0}|${r.class_sizes.join(':')}`;
 
 /** "a:b": how a's log10 NC1 compares with b's over the cells both have (a Markdown bullet). */
@@ -102,7 +94,7 @@ function trend(rows: SummaryRow[]): string {
   return `${model}: log10 NC1 goes from ${fmt(a.log10_nc1_mean, 2)} at d0 = ${a.d0} to ${fmt(b.log10_nc1_mean, 2)} at d0 = ${b.d0} (N = ${N}).`;
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Markdown report: description, SVG figures, the numbers as a table, comparisons; and results.json',
   light: true,
   params: {

@@ -7,23 +7,6 @@ import { readDataset } from './lib/dataset.ts';
 import type { FcnActivation, FcnWeights } from './lib/fcn.ts';
 import { describeTrainBackend, trainBackend, trainEnv, trainOnBackend } from './lib/train-backend.ts';
 
-interface Params {
-  activation: FcnActivation;
-  h: number;
-  sigma_w: number;
-  sigma_b: number;
-  w2_std: number;
-  lr: number;
-  epochs: number;
-  weight_decay: number;
-  momentum: number;
-  /** Absent only when init gives the weights (check() says so otherwise). */
-  seed?: number;
-  probe_every: number;
-  init?: FileParam;
-  spectrum: boolean;
-}
-
 /** W1 ~ N(0, σ_w²/d0), b1, b2 ~ N(0, σ_b²), W2 ~ N(0, w2_std²/h), from the node's seed. */
 function initWeights(p: Params, d0: number): FcnWeights {
   const rng = new Rng(p.seed!);
@@ -53,7 +36,7 @@ function spectrum(W1: Float32Array, h: number, d0: number): number[] {
   return Array.from(jacobiEigen(g, d0).values).sort((x, y) => y - x);
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: '2-layer network trained by full-batch gradient descent on MSE (ONNX Runtime or tfjs, float32); NC1 of hidden features and outputs',
   params: {
     activation: { type: 'string', enum: ['erf', 'relu'], default: 'erf', doc: 'hidden activation' },
