@@ -1,4 +1,4 @@
-import { defineStage, gathered, single, type InputHandle } from '../engine/stage-api.ts';
+import { defineStage, gathered, single, type InputHandle, type ParamSpec, type ParamsOf } from '../engine/stage-api.ts';
 import type { Summary, SummaryRow } from './aggregate.ts';
 import { REPORT_PARAMS } from './lib/report-params.ts';
 import { aboutSection, fmt, meanStd, splitDescription, table } from './lib/markdown.ts';
@@ -39,6 +39,13 @@ function traceHeadline(rows: StepRow[], stats?: Record<string, unknown>): string
   }
   return '';
 }
+
+const params = {
+  ...REPORT_PARAMS,
+  compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
+} as const satisfies Record<string, ParamSpec>;
+
+type Params = ParamsOf<typeof params>;
 
 /** A report of one run (no sweep): description, figures, and the per-step record if given. */
 function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHandle[], run?: InputHandle): Record<string, unknown> {
@@ -97,10 +104,7 @@ function trend(rows: SummaryRow[]): string {
 export default defineStage({
   description: 'Markdown report: description, SVG figures, the numbers as a table, comparisons; and results.json',
   light: true,
-  params: {
-    ...REPORT_PARAMS,
-    compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
-  },
+  params,
   inputs: {
     summary: { doc: 'an aggregate node (sweep figures)', optional: true },
     steps: { doc: 'an eos node: its per-annealing-step record becomes a table (trace figures)', optional: true },
