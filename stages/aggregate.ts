@@ -1,5 +1,8 @@
-import { defineStage, gathered, type InputHandle, type ParamSpec, type ParamsOf } from '../engine/stage-api.ts';
+import { defineStage, gathered, type InputHandle, type StageParams } from '../engine/stage-api.ts';
 import { pick } from './lib/json.ts';
+
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./aggregate.ts').default>;
 
 export interface SummaryRow {
   model: string;
@@ -24,16 +27,6 @@ export interface Summary {
 
 const finitePositive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
-const params = {
-  source: { type: 'string', default: 'stats.json', doc: 'output file of each run node holding the metric' },
-  metric: { type: 'string', default: 'nc1', doc: 'dotted path of the metric in that file' },
-  reference_source: { type: 'string', default: 'nc1.json', doc: 'output file of each reference (data) node' },
-  reference_metric: { type: 'string', default: 'feature.trace_S_W_div_S_B', doc: 'NC1(X) in that file' },
-  group_by: { type: 'string[]', default: ['model', 'activation', 'N', 'd0', 'class_sizes'], doc: 'columns that define one cell' },
-} as const satisfies Record<string, ParamSpec>;
-
-type Params = ParamsOf<typeof params>;
-
 function runRow(h: InputHandle, p: Params): Record<string, unknown> {
   const doc = h.json<Record<string, unknown>>(p.source);
   const value = pick(doc, p.metric);
@@ -53,7 +46,13 @@ function runRow(h: InputHandle, p: Params): Record<string, unknown> {
 export default defineStage({
   description: 'Groups runs by sweep cell and reduces log10 NC1 (and log10 of NC1 relative to the data) to mean and std',
   light: true,
-  params,
+  params: {
+    source: { type: 'string', default: 'stats.json', doc: 'output file of each run node holding the metric' },
+    metric: { type: 'string', default: 'nc1', doc: 'dotted path of the metric in that file' },
+    reference_source: { type: 'string', default: 'nc1.json', doc: 'output file of each reference (data) node' },
+    reference_metric: { type: 'string', default: 'feature.trace_S_W_div_S_B', doc: 'NC1(X) in that file' },
+    group_by: { type: 'string[]', default: ['model', 'activation', 'N', 'd0', 'class_sizes'], doc: 'columns that define one cell' },
+  },
   inputs: {
     runs: { doc: 'the nodes to summarise (kernels, trained nets, EoS solves)', gather: true },
     reference: { doc: 'data NC1 nodes, matched to runs by their shared sweep coordinates', gather: true, optional: true },

@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { maxSquareSide, squareMatrixReason } from '../engine/memory.ts';
-import { defineStage, type FileParam, type FileProblem, type ParamSpec, type ParamsOf } from '../engine/stage-api.ts';
+import { defineStage, type FileParam, type FileProblem, type StageParams } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { DataFileError, readDataFile, type LoadedData } from './lib/data-file.ts';
 import { datasetOutputs, defaultTargets, labelsFromSizes, type Dataset } from './lib/dataset.ts';
 
-const params = {
-  path: { type: 'file', doc: 'data file, relative to the project root (outside it only as an absolute path given with --set)' },
-  format: { type: 'string', enum: ['auto', 'json', 'csv'], default: 'auto', doc: 'file format (auto: by extension)' },
-  targets: {
-    type: 'number[]',
-    optional: true,
-    doc: 'regression target per class, classes in order of first appearance (class_sizes: 0, 1, ...); default: numeric labels as they are, text labels centred; [-1, 1] matches gaussian',
-  },
-} as const satisfies Record<string, ParamSpec>;
-
-type Params = ParamsOf<typeof params>;
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./dataset-file.ts').default>;
 
 function formatOf(p: Params): 'csv' | 'json' {
   return p.format === 'auto' ? (p.path.path.toLowerCase().endsWith('.csv') ? 'csv' : 'json') : p.format;
@@ -65,7 +56,15 @@ export default defineStage({
   description:
     "A user's dataset from a JSON ({X, y} or {X, class_sizes}) or CSV (features + a label column) file, read strictly; classes in order of first appearance; targets from the labels when numeric (0/1 stay 0/1), else centred (-1, 1), or as given by `targets`",
   light: true,
-  params,
+  params: {
+    path: { type: 'file', doc: 'data file, relative to the project root (outside it only as an absolute path given with --set)' },
+    format: { type: 'string', enum: ['auto', 'json', 'csv'], default: 'auto', doc: 'file format (auto: by extension)' },
+    targets: {
+      type: 'number[]',
+      optional: true,
+      doc: 'regression target per class, classes in order of first appearance (class_sizes: 0, 1, ...); default: numeric labels as they are, text labels centred; [-1, 1] matches gaussian',
+    },
+  },
   outputs: ['X.f64', 'y.f64', 'data.json'],
   // At plan time: bad data is an error with the file's line and column before anything runs.
   checkFile(_param, content, p) {

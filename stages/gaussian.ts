@@ -1,21 +1,11 @@
 import { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from '../engine/memory.ts';
-import { defineStage, type ParamSpec, type ParamsOf } from '../engine/stage-api.ts';
+import { defineStage, type StageParams } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { Rng } from '../numerics/rng.ts';
 import { datasetOutputs, defaultTargets, labelsFromSizes } from './lib/dataset.ts';
 
-const params = {
-  N: { type: 'integer', min: 1, max: maxSquareSide(), maxReason: squareMatrixReason('an N x N kernel matrix'), doc: 'number of samples' },
-  d0: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `one row of X must fit in this machine's ${formatBytes(memoryBytes())}`, doc: 'input dimension' },
-  means: { type: 'number[]', default: [-2, 2], doc: 'class means (scalar per class, broadcast over d0); their count is the class count' },
-  std: { type: 'number', min: 0, default: 0.5, doc: 'standard deviation of every class' },
-  stds: { type: 'number[]', min: 0, optional: true, doc: 'per-class standard deviations (overrides std)' },
-  class_sizes: { type: 'integer[]', min: 1, optional: true, doc: 'samples per class (default: N split evenly)' },
-  targets: { type: 'number[]', optional: true, doc: 'regression target per class (default: -1, 1 for 2 classes; -3, -1, 1, 3 for 4)' },
-  seed: { type: 'integer', min: 0, doc: 'random seed' },
-} as const satisfies Record<string, ParamSpec>;
-
-type Params = ParamsOf<typeof params>;
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./gaussian.ts').default>;
 
 /** Sizes given, or N split evenly over the classes. */
 function sizesOf(p: Params): number[] {
@@ -25,7 +15,16 @@ function sizesOf(p: Params): number[] {
 export default defineStage({
   description: 'Gaussian classes: class c has i.i.d. coordinates N(means[c], std²), rows in class-block order',
   light: true,
-  params,
+  params: {
+    N: { type: 'integer', min: 1, max: maxSquareSide(), maxReason: squareMatrixReason('an N x N kernel matrix'), doc: 'number of samples' },
+    d0: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `one row of X must fit in this machine's ${formatBytes(memoryBytes())}`, doc: 'input dimension' },
+    means: { type: 'number[]', default: [-2, 2], doc: 'class means (scalar per class, broadcast over d0); their count is the class count' },
+    std: { type: 'number', min: 0, default: 0.5, doc: 'standard deviation of every class' },
+    stds: { type: 'number[]', min: 0, optional: true, doc: 'per-class standard deviations (overrides std)' },
+    class_sizes: { type: 'integer[]', min: 1, optional: true, doc: 'samples per class (default: N split evenly)' },
+    targets: { type: 'number[]', optional: true, doc: 'regression target per class (default: -1, 1 for 2 classes; -3, -1, 1, 3 for 4)' },
+    seed: { type: 'integer', min: 0, doc: 'random seed' },
+  },
   check(p) {
     if (p.N * p.d0 > maxFloat64Values()) {
       return { key: 'd0', message: `X (N x d0 = ${p.N} x ${p.d0} float64) needs ${formatBytes(p.N * p.d0 * 8)}; this machine has ${formatBytes(memoryBytes())}` };

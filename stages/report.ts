@@ -1,7 +1,10 @@
-import { defineStage, gathered, single, type InputHandle, type ParamSpec, type ParamsOf } from '../engine/stage-api.ts';
+import { defineStage, gathered, single, type InputHandle, type StageOutputs, type StageParams } from '../engine/stage-api.ts';
 import type { Summary, SummaryRow } from './aggregate.ts';
 import { REPORT_PARAMS } from './lib/report-params.ts';
 import { aboutSection, fmt, meanStd, splitDescription, table } from './lib/markdown.ts';
+
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./report.ts').default>;
 
 const cellKey = (r: SummaryRow) => `${r.activation}|${r.N}|${r.d0}|${r.class_sizes.join(':')}`;
 
@@ -39,13 +42,6 @@ function traceHeadline(rows: StepRow[], stats?: Record<string, unknown>): string
   }
   return '';
 }
-
-const params = {
-  ...REPORT_PARAMS,
-  compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
-} as const satisfies Record<string, ParamSpec>;
-
-type Params = ParamsOf<typeof params>;
 
 /** A report of one run (no sweep): description, figures, and the per-step record if given. */
 function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHandle[], run?: InputHandle): Record<string, unknown> {
@@ -104,14 +100,17 @@ function trend(rows: SummaryRow[]): string {
 export default defineStage({
   description: 'Markdown report: description, SVG figures, the numbers as a table, comparisons; and results.json',
   light: true,
-  params,
+  params: {
+    ...REPORT_PARAMS,
+    compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
+  },
   inputs: {
     summary: { doc: 'an aggregate node (sweep figures)', optional: true },
     steps: { doc: 'an eos node: its per-annealing-step record becomes a table (trace figures)', optional: true },
     run: { doc: 'a node whose stats.json is shown as a table (one-run figures)', optional: true },
     plots: { doc: 'plot nodes; each becomes <stage>.svg beside the report', gather: true, optional: true },
   },
-  run({ params: p, inputs }) {
+  run({ params: p, inputs }): StageOutputs {
     if (!inputs.summary) return traceReport(p, inputs.steps ? single(inputs.steps, 'steps') : undefined, gathered(inputs.plots), inputs.run ? single(inputs.run, 'run') : undefined);
     const summary = single(inputs.summary, 'summary').json<Summary>('summary.json');
     const rows = summary.rows;

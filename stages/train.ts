@@ -1,29 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { formatBytes, maxFloat64Values, memoryBytes } from '../engine/memory.ts';
-import { defineStage, single, type FileParam, type ParamSpec, type ParamsOf } from '../engine/stage-api.ts';
+import { defineStage, single, type FileParam, type StageParams } from '../engine/stage-api.ts';
 import { jacobiEigen } from '../numerics/jacobi.ts';
 import { Rng } from '../numerics/rng.ts';
 import { readDataset } from './lib/dataset.ts';
 import type { FcnActivation, FcnWeights } from './lib/fcn.ts';
 import { describeTrainBackend, trainBackend, trainEnv, trainOnBackend } from './lib/train-backend.ts';
 
-const params = {
-  activation: { type: 'string', enum: ['erf', 'relu'], default: 'erf', doc: 'hidden activation' },
-  h: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `the h float64 weights of W2 must fit in this machine's ${formatBytes(memoryBytes())}`, default: 500, doc: 'hidden width' },
-  sigma_w: { type: 'number', greaterThan: 0, default: 1, doc: 'W1 ~ N(0, σ_w²/d0)' },
-  sigma_b: { type: 'number', min: 0, default: 0, doc: 'biases ~ N(0, σ_b²)' },
-  w2_std: { type: 'number', greaterThan: 0, default: 1.97, doc: 'W2 ~ N(0, w2_std²/h)' },
-  lr: { type: 'number', greaterThan: 0, default: 1e-3, doc: 'learning rate' },
-  epochs: { type: 'integer', min: 1, default: 1000, doc: 'full-batch steps' },
-  weight_decay: { type: 'number', min: 0, default: 1e-6, doc: 'weight decay on every parameter' },
-  momentum: { type: 'number', min: 0, max: 0.999, default: 0, doc: 'heavy-ball momentum (PyTorch convention)' },
-  seed: { type: 'integer', min: 0, optional: true, doc: 'initialisation seed (required unless init gives the weights)' },
-  probe_every: { type: 'integer', min: 1, default: 100, doc: 'NC1 probes every this many epochs (and at 0 and the end)' },
-  init: { type: 'file', optional: true, doc: 'initial weights (JSON with PyTorch names) instead of the seeded draw' },
-  spectrum: { type: 'boolean', default: false, doc: 'also the eigenvalues of W1ᵀW1 at init and at the end (d0 x d0)' },
-} as const satisfies Record<string, ParamSpec>;
-
-type Params = ParamsOf<typeof params>;
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./train.ts').default>;
 
 /** W1 ~ N(0, σ_w²/d0), b1, b2 ~ N(0, σ_b²), W2 ~ N(0, w2_std²/h), from the node's seed. */
 function initWeights(p: Params, d0: number): FcnWeights {
@@ -56,7 +41,21 @@ function spectrum(W1: Float32Array, h: number, d0: number): number[] {
 
 export default defineStage({
   description: '2-layer network trained by full-batch gradient descent on MSE (ONNX Runtime or tfjs, float32); NC1 of hidden features and outputs',
-  params,
+  params: {
+    activation: { type: 'string', enum: ['erf', 'relu'], default: 'erf', doc: 'hidden activation' },
+    h: { type: 'integer', min: 1, max: maxFloat64Values(), maxReason: `the h float64 weights of W2 must fit in this machine's ${formatBytes(memoryBytes())}`, default: 500, doc: 'hidden width' },
+    sigma_w: { type: 'number', greaterThan: 0, default: 1, doc: 'W1 ~ N(0, σ_w²/d0)' },
+    sigma_b: { type: 'number', min: 0, default: 0, doc: 'biases ~ N(0, σ_b²)' },
+    w2_std: { type: 'number', greaterThan: 0, default: 1.97, doc: 'W2 ~ N(0, w2_std²/h)' },
+    lr: { type: 'number', greaterThan: 0, default: 1e-3, doc: 'learning rate' },
+    epochs: { type: 'integer', min: 1, default: 1000, doc: 'full-batch steps' },
+    weight_decay: { type: 'number', min: 0, default: 1e-6, doc: 'weight decay on every parameter' },
+    momentum: { type: 'number', min: 0, max: 0.999, default: 0, doc: 'heavy-ball momentum (PyTorch convention)' },
+    seed: { type: 'integer', min: 0, optional: true, doc: 'initialisation seed (required unless init gives the weights)' },
+    probe_every: { type: 'integer', min: 1, default: 100, doc: 'NC1 probes every this many epochs (and at 0 and the end)' },
+    init: { type: 'file', optional: true, doc: 'initial weights (JSON with PyTorch names) instead of the seeded draw' },
+    spectrum: { type: 'boolean', default: false, doc: 'also the eigenvalues of W1ᵀW1 at init and at the end (d0 x d0)' },
+  },
   inputs: { data: { doc: 'a dataset node (rows in class-block order)', needs: ['X.f64', 'y.f64', 'data.json'] } },
   check(p) {
     if (p.seed === undefined && !p.init) return { key: 'seed', message: 'required: the initialisation seed (or give the weights with init)' };
