@@ -146,6 +146,45 @@ export function registerKeyFacts(name: string, facts: KeyFacts): void {
   registeredKeyFacts.set(name, facts);
 }
 
+/** The TypeScript type of one param, read off its spec: what `run` receives. */
+type ParamValue<S extends ParamSpec> = S['enum'] extends readonly (infer E)[]
+  ? S['type'] extends `${string}[]`
+    ? E[]
+    : E
+  : S['type'] extends 'number' | 'integer'
+    ? number
+    : S['type'] extends 'string'
+      ? string
+      : S['type'] extends 'boolean'
+        ? boolean
+        : S['type'] extends 'number[]' | 'integer[]'
+          ? number[]
+          : S['type'] extends 'string[]'
+            ? string[]
+            : S['type'] extends 'file'
+              ? FileParam
+              : unknown;
+
+/** Params that may be absent: optional and without a default. */
+type AbsentKeys<S extends Record<string, ParamSpec>> = { [K in keyof S]: S[K] extends { optional: true } ? (S[K] extends { default: unknown } ? never : K) : never }[keyof S];
+
+/**
+ * The params a stage's `run` receives, derived from its spec: a stage declares each param once
+ * (type, bounds, default, doc) and its code is typed from that declaration.
+ */
+export type ParamsOf<S extends Record<string, ParamSpec>> = { -readonly [K in Exclude<keyof S, AbsentKeys<S>>]: ParamValue<S[K]> } & {
+  -readonly [K in AbsentKeys<S>]?: ParamValue<S[K]>;
+};
+
+/** The params type of a defined stage (for helpers outside `run`). */
+export type StageParams<D> = D extends StageDefinition<infer P> ? P : never;
+
+/**
+ * Declares a stage. Its params' types come from the spec (`params: { N: { type: 'integer', ... } }`
+ * gives run a `params.N: number`); a stage that needs a hand-written type may still pass one.
+ */
+export function defineStage<const S extends Record<string, ParamSpec>>(def: StageDefinition<ParamsOf<S>> & { params: S }): StageDefinition<ParamsOf<S>>;
+export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P>;
 export function defineStage<P = Record<string, any>>(def: StageDefinition<P>): StageDefinition<P> {
   // A live view: a module registering later (imported lazily inside run) still shows up, and
   // the worker's check catches it.

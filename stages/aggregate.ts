@@ -1,13 +1,8 @@
-import { defineStage, gathered, type InputHandle } from '../engine/stage-api.ts';
+import { defineStage, gathered, type InputHandle, type StageParams } from '../engine/stage-api.ts';
 import { pick } from './lib/json.ts';
 
-interface Params {
-  source: string;
-  metric: string;
-  reference_source: string;
-  reference_metric: string;
-  group_by: string[];
-}
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./aggregate.ts').default>;
 
 export interface SummaryRow {
   model: string;
@@ -48,7 +43,7 @@ function runRow(h: InputHandle, p: Params): Record<string, unknown> {
   };
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Groups runs by sweep cell and reduces log10 NC1 (and log10 of NC1 relative to the data) to mean and std',
   light: true,
   params: {

@@ -5,21 +5,6 @@ import { buildNet } from './lib/classifier-net.ts';
 import { trainClassifier, type LabelledSet } from './lib/classifier-train.ts';
 import { expectedBackend, loadTf } from './lib/tfjs.ts';
 
-interface Params {
-  arch: 'mlp' | 'cnn';
-  hidden: number[];
-  channels: number[];
-  batch_norm: boolean;
-  epochs: number;
-  batch_size: number;
-  lr: number;
-  momentum: number;
-  weight_decay: number;
-  lr_drops: number[];
-  checkpoint_every: number;
-  seed: number;
-}
-
 /** Rows with their class index (rows are in class-block order). */
 function labelled(d: Dataset): LabelledSet {
   const classIndex = Int32Array.from(labelsFromSizes(d.class_sizes, d.class_sizes.map((_, c) => c)));
@@ -35,7 +20,7 @@ function testSet(h: InputHandle | undefined, train: Dataset): LabelledSet | unde
   return labelled(d);
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description:
     'C-class classifier (MLP or small CNN, tfjs float32) trained by minibatch SGD on cross-entropy past zero training error; penultimate features and the classifier at checkpoints',
   params: {

@@ -1,15 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { maxSquareSide, squareMatrixReason } from '../engine/memory.ts';
-import { defineStage, type FileParam, type FileProblem } from '../engine/stage-api.ts';
+import { defineStage, type FileParam, type FileProblem, type StageParams } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { DataFileError, readDataFile, type LoadedData } from './lib/data-file.ts';
 import { datasetOutputs, defaultTargets, labelsFromSizes, type Dataset } from './lib/dataset.ts';
 
-interface Params {
-  path: FileParam;
-  format: 'auto' | 'json' | 'csv';
-  targets?: number[];
-}
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./dataset-file.ts').default>;
 
 function formatOf(p: Params): 'csv' | 'json' {
   return p.format === 'auto' ? (p.path.path.toLowerCase().endsWith('.csv') ? 'csv' : 'json') : p.format;
@@ -55,7 +52,7 @@ function load(content: Uint8Array, p: Params): Dataset | FileProblem {
 
 const isProblem = (v: Dataset | FileProblem): v is FileProblem => typeof (v as FileProblem).message === 'string';
 
-export default defineStage<Params>({
+export default defineStage({
   description:
     "A user's dataset from a JSON ({X, y} or {X, class_sizes}) or CSV (features + a label column) file, read strictly; classes in order of first appearance; targets from the labels when numeric (0/1 stay 0/1), else centred (-1, 1), or as given by `targets`",
   light: true,

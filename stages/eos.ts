@@ -4,18 +4,7 @@ import { adaptiveKernel } from '../numerics/eos.ts';
 import { defaultSchedule, solveEos } from '../numerics/eos-solve.ts';
 import { readDataset } from './lib/dataset.ts';
 
-interface Params {
-  sig2: number;
-  sigw2: number;
-  siga2: number;
-  schedule: number[];
-  f_tol: number;
-  maxiter: number;
-  compat: 'none' | 'shallow_nc1';
-  save_kernels: boolean;
-}
-
-export default defineStage<Params>({
+export default defineStage({
   description: 'Adaptive-kernel equations of state (erf, 2 layers): annealed Newton–Krylov solve for Σ; kernel NC1 of Q1 per step',
   params: {
     sig2: { type: 'number', greaterThan: 0, default: 1e-6, doc: 'GP noise σ²' },

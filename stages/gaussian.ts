@@ -1,26 +1,18 @@
 import { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from '../engine/memory.ts';
-import { defineStage } from '../engine/stage-api.ts';
+import { defineStage, type StageParams } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { Rng } from '../numerics/rng.ts';
 import { datasetOutputs, defaultTargets, labelsFromSizes } from './lib/dataset.ts';
 
-interface Params {
-  N: number;
-  d0: number;
-  means: number[];
-  std: number;
-  stds?: number[];
-  class_sizes?: number[];
-  targets?: number[];
-  seed: number;
-}
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./gaussian.ts').default>;
 
 /** Sizes given, or N split evenly over the classes. */
 function sizesOf(p: Params): number[] {
   return p.class_sizes ?? Array.from({ length: p.means.length }, () => p.N / p.means.length);
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Gaussian classes: class c has i.i.d. coordinates N(means[c], std²), rows in class-block order',
   light: true,
   params: {

@@ -1,15 +1,7 @@
 import { defineStage, single } from '../engine/stage-api.ts';
 import { renderSvg } from './lib/vega.ts';
 
-interface Params {
-  array: string;
-  minus?: string;
-  cells: number;
-  title: string;
-  legend_title: string;
-}
-
-export default defineStage<Params>({
+export default defineStage({
   description: 'Heatmap of a stored N x N matrix (or the difference of two), block-averaged to at most cells x cells',
   light: true,
   params: {

@@ -5,16 +5,7 @@ import { mirrorLower } from '../numerics/matrix.ts';
 import { kernelNC1 } from '../numerics/nc1.ts';
 import { readDataset } from './lib/dataset.ts';
 
-interface Params {
-  model: KernelModel;
-  activation: Activation;
-  sigma_w: number;
-  sigma_b: number;
-  compat: 'none' | 'shallow_nc1';
-  save_matrix: boolean;
-}
-
-export default defineStage<Params>({
+export default defineStage({
   description: 'Limiting kernel of a 2-layer net (K0, NNGP, derivative, NTK; erf or relu) and its kernel NC1',
   params: {
     model: { type: 'string', enum: ['k0', 'nngp', 'derivative', 'ntk'], doc: 'which kernel' },

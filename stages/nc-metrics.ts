@@ -3,10 +3,6 @@ import { matrix } from '../numerics/matrix.ts';
 import { papyanMetrics, type PapyanMetrics } from '../numerics/nc-metrics.ts';
 import type { EpochRecord } from './lib/classifier-train.ts';
 
-interface Params {
-  label: string;
-}
-
 export type MetricsRow = EpochRecord & PapyanMetrics;
 
 /** The metrics that trend to 0 under collapse, with their names in reports; NC1 first. */
@@ -34,7 +30,7 @@ export interface NcSummary {
   final_test_error: number | null;
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Papyan, Han & Donoho NC1–NC4 (float64) of a classifier at each of its checkpoints',
   params: {
     label: { type: 'string', default: '', doc: 'name of this run in plots and tables (e.g. the dataset)' },

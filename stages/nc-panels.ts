@@ -2,11 +2,6 @@ import { defineStage, gathered } from '../engine/stage-api.ts';
 import { renderSvg, seriesEncoding } from './lib/vega.ts';
 import type { MetricsRow } from './nc-metrics.ts';
 
-interface Params {
-  width: number;
-  height: number;
-}
-
 interface Panel {
   file: string;
   title: string;
@@ -26,7 +21,7 @@ export const PANELS: Panel[] = [
   { file: 'ncc-mismatch.svg', title: 'NC4: classifier vs nearest class mean', y: 'fraction of samples that disagree', fields: [['ncc_mismatch', 'mismatch']] },
 ];
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Six panels after Papyan et al. Figures 2–7: NC1–NC4 against epoch for each run, the epoch of zero training error marked',
   light: true,
   params: {

@@ -4,15 +4,6 @@ import { aboutSection, fmt, splitDescription, table } from './lib/markdown.ts';
 import { COLLAPSE_METRICS as METRICS, type NcSummary as Summary } from './nc-metrics.ts';
 import { PANELS } from './nc-panels.ts';
 
-interface Params {
-  title: string;
-  description: string;
-  target: string;
-  profile: string;
-  /** NC1 must fall by this factor between zero training error and the end (the issue's bar). */
-  nc1_fall_bar: number;
-}
-
 const num = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : fmt(v, 4));
 
 function finding(s: Summary, bar: number): string {
@@ -26,7 +17,7 @@ function finding(s: Summary, bar: number): string {
   return `${s.label}: zero training error at epoch ${s.zero_error_epoch}; from then to epoch ${s.end_epoch}, NC1 ${verdict}; ${toward} of ${METRICS.length - 1} other metrics decrease (or stay at 0).`;
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Markdown report of neural-collapse dynamics: six panels, metrics at zero training error and at the end, findings; results.json',
   light: true,
   params: {

@@ -4,13 +4,7 @@ import { matrix } from '../numerics/matrix.ts';
 import { featureNC1, kernelNC1 } from '../numerics/nc1.ts';
 import type { DataInfo } from './lib/dataset.ts';
 
-interface Params {
-  array: string;
-  kind: 'features' | 'kernel';
-  gram: boolean;
-}
-
-export default defineStage<Params>({
+export default defineStage({
   description: 'NC1 of features (Tr S_W/Tr S_B and Tr(S_W S_B⁺)/C, plus kernel NC1 of their Gram matrix) or of a stored kernel',
   params: {
     array: { type: 'string', default: 'X.f64', doc: 'which array of the input: X.f64 (data), K.f64 (a saved kernel), ...' },

@@ -2,19 +2,6 @@ import { defineStage, single } from '../engine/stage-api.ts';
 import type { Summary, SummaryRow } from './aggregate.ts';
 import { renderSvg, seriesEncoding } from './lib/vega.ts';
 
-interface Params {
-  title: string;
-  y: 'log10_nc1' | 'rel_log10_nc1';
-  y_title: string;
-  x: string;
-  color: string;
-  color_title?: string;
-  facet: string;
-  row?: string;
-  width: number;
-  height: number;
-}
-
 /** Legend titles of the columns a sweep plot colours by. */
 const LEGEND_TITLES: Record<string, string> = { N: 'samples N', d0: 'input dimension d0', class_sizes: 'class sizes', activation: 'activation', model: 'model' };
 
@@ -33,7 +20,7 @@ function seriesOrder(rows: SummaryRow[], column: string): string[] {
   return [...new Set(raw.map((v) => seriesLabel(column, v)))];
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Line plot with a mean ± std band (Vega-Lite, rendered to SVG headless): one line per color value, one panel per facet value',
   light: true,
   params: {

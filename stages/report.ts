@@ -1,15 +1,10 @@
-import { defineStage, gathered, single, type InputHandle } from '../engine/stage-api.ts';
+import { defineStage, gathered, single, type InputHandle, type StageOutputs, type StageParams } from '../engine/stage-api.ts';
 import type { Summary, SummaryRow } from './aggregate.ts';
 import { REPORT_PARAMS } from './lib/report-params.ts';
 import { aboutSection, fmt, meanStd, splitDescription, table } from './lib/markdown.ts';
 
-interface Params {
-  title: string;
-  description: string;
-  target: string;
-  profile: string;
-  compare: string[];
-}
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./report.ts').default>;
 
 const cellKey = (r: SummaryRow) => `${r.activation}|${r.N}|${r.d0}|${r.class_sizes.join(':')}`;
 
@@ -102,7 +97,7 @@ function trend(rows: SummaryRow[]): string {
   return `${model}: log10 NC1 goes from ${fmt(a.log10_nc1_mean, 2)} at d0 = ${a.d0} to ${fmt(b.log10_nc1_mean, 2)} at d0 = ${b.d0} (N = ${N}).`;
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: 'Markdown report: description, SVG figures, the numbers as a table, comparisons; and results.json',
   light: true,
   params: {
@@ -115,7 +110,7 @@ export default defineStage<Params>({
     run: { doc: 'a node whose stats.json is shown as a table (one-run figures)', optional: true },
     plots: { doc: 'plot nodes; each becomes <stage>.svg beside the report', gather: true, optional: true },
   },
-  run({ params: p, inputs }) {
+  run({ params: p, inputs }): StageOutputs {
     if (!inputs.summary) return traceReport(p, inputs.steps ? single(inputs.steps, 'steps') : undefined, gathered(inputs.plots), inputs.run ? single(inputs.run, 'run') : undefined);
     const summary = single(inputs.summary, 'summary').json<Summary>('summary.json');
     const rows = summary.rows;

@@ -2,20 +2,7 @@ import { defineStage, single } from '../engine/stage-api.ts';
 import { renderSvg, seriesEncoding } from './lib/vega.ts';
 import { pick } from './lib/json.ts';
 
-interface Params {
-  source: string;
-  x: string;
-  y: string[];
-  labels?: string[];
-  legend_title: string;
-  title: string;
-  y_title: string;
-  log_y: boolean;
-  width: number;
-  height: number;
-}
-
-export default defineStage<Params>({
+export default defineStage({
   description: 'Line plot of fields of a JSON list (e.g. per-step records) against one field; one line per field',
   light: true,
   params: {

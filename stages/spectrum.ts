@@ -1,11 +1,7 @@
 import { defineStage, single } from '../engine/stage-api.ts';
 import { jacobiEigen } from '../numerics/jacobi.ts';
 
-interface Params {
-  array: string;
-}
-
-export default defineStage<Params>({
+export default defineStage({
   description: 'Eigenvalues of a stored symmetric matrix (e.g. the EoS Σ), largest first',
   light: true,
   params: { array: { type: 'string', doc: 'the matrix, e.g. Sigma.f64' } },

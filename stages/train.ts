@@ -1,28 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { formatBytes, maxFloat64Values, memoryBytes } from '../engine/memory.ts';
-import { defineStage, single, type FileParam } from '../engine/stage-api.ts';
+import { defineStage, single, type FileParam, type StageParams } from '../engine/stage-api.ts';
 import { jacobiEigen } from '../numerics/jacobi.ts';
 import { Rng } from '../numerics/rng.ts';
 import { readDataset } from './lib/dataset.ts';
 import type { FcnActivation, FcnWeights } from './lib/fcn.ts';
 import { describeTrainBackend, trainBackend, trainEnv, trainOnBackend } from './lib/train-backend.ts';
 
-interface Params {
-  activation: FcnActivation;
-  h: number;
-  sigma_w: number;
-  sigma_b: number;
-  w2_std: number;
-  lr: number;
-  epochs: number;
-  weight_decay: number;
-  momentum: number;
-  /** Absent only when init gives the weights (check() says so otherwise). */
-  seed?: number;
-  probe_every: number;
-  init?: FileParam;
-  spectrum: boolean;
-}
+/** The params as run receives them, typed from the spec below. */
+type Params = StageParams<typeof import('./train.ts').default>;
 
 /** W1 ~ N(0, σ_w²/d0), b1, b2 ~ N(0, σ_b²), W2 ~ N(0, w2_std²/h), from the node's seed. */
 function initWeights(p: Params, d0: number): FcnWeights {
@@ -53,7 +39,7 @@ function spectrum(W1: Float32Array, h: number, d0: number): number[] {
   return Array.from(jacobiEigen(g, d0).values).sort((x, y) => y - x);
 }
 
-export default defineStage<Params>({
+export default defineStage({
   description: '2-layer network trained by full-batch gradient descent on MSE (ONNX Runtime or tfjs, float32); NC1 of hidden features and outputs',
   params: {
     activation: { type: 'string', enum: ['erf', 'relu'], default: 'erf', doc: 'hidden activation' },
