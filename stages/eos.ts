@@ -1,7 +1,7 @@
 import { defineStage, f64, single } from '../engine/stage-api.ts';
 import { backend } from '../numerics/backend.ts';
 import { adaptiveKernel } from '../numerics/eos.ts';
-import { defaultSchedule, EOS_SOLVERS, solveEos } from '../numerics/eos-solve.ts';
+import { defaultSchedule, solveEos } from '../numerics/eos-solve.ts';
 import { readDataset } from './lib/dataset.ts';
 
 export default defineStage({
@@ -19,12 +19,6 @@ export default defineStage({
       default: 'none',
       doc: "shallow_nc1: the original code's label term, an N x N broadcast of y − f̄ instead of t tᵀ",
     },
-    solver: {
-      type: 'string',
-      enum: EOS_SOLVERS,
-      default: 'fast',
-      doc: "fast: the root predicted along the annealing path, then Anderson-accelerated fixed-point steps (~2 evaluations a factor; Newton–Krylov where they fail); scipy: Newton–Krylov step for step as the original code's scipy.optimize.newton_krylov. Both stop at max |Σ − Σ_new| <= f_tol after at least one step",
-    },
     save_kernels: { type: 'boolean', default: false, doc: 'also store Q1 at the NNGP point and at the end, and the final Σ (for heatmaps)' },
   },
   inputs: { data: { doc: 'a dataset node', needs: ['X.f64', 'y.f64', 'data.json'] } },
@@ -41,7 +35,6 @@ export default defineStage({
       fTol: p.f_tol,
       maxiter: p.maxiter,
       classSizes: data.class_sizes,
-      solver: p.solver,
       onStep: (done, total, step) => progress(done / total, `χ = ${step.annealing_factor}, ${step.evaluations} evaluations`),
     });
     const last = steps[steps.length - 1];
@@ -60,11 +53,9 @@ export default defineStage({
       converged,
       not_converged_steps: steps.filter((s) => !s.converged).map((s) => s.annealing_factor),
       evaluations: steps.reduce((a, s) => a + s.evaluations, 0),
-      solver: p.solver,
-      fell_back_steps: steps.filter((s) => s.solver === 'fast+scipy').map((s) => s.annealing_factor),
     };
     // Timings go to the node's log (meta.json), not to outputs: same inputs must give the same bytes.
-    for (const s of steps.slice(1)) log(`χ=${s.annealing_factor}: ${s.solver} solver, ${s.evaluations} evaluations, ${s.newton_iterations} steps, max|F|=${s.residual_max.toExponential(2)}, ${s.seconds.toFixed(2)} s`);
+    for (const s of steps.slice(1)) log(`χ=${s.annealing_factor}: ${s.evaluations} evaluations, ${s.newton_iterations} Newton steps, max|F|=${s.residual_max.toExponential(2)}, ${s.seconds.toFixed(2)} s`);
     const outputs: Record<string, unknown> = { 'stats.json': stats, 'steps.json': steps.map(({ seconds: _, ...s }) => s) };
     if (p.save_kernels) {
       const d = data.d0;

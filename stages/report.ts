@@ -29,7 +29,6 @@ interface StepRow {
   converged: boolean;
   residual_max: number;
   evaluations: number;
-  solver?: string;
 }
 
 function traceHeadline(rows: StepRow[], stats?: Record<string, unknown>): string {
@@ -59,7 +58,7 @@ function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHand
     '## Findings',
     '',
     ...(headline ? [`- ${headline}`] : []),
-    ...(stats && steps ? [`- Run: N = ${stats.N}, d0 = ${stats.d0}, class sizes ${(stats.class_sizes as number[]).join('/')}; ${stats.evaluations} residual evaluations in all${stats.solver ? ` (solver \`${stats.solver}\`)` : ''}; profile \`${p.profile}\`.`] : [`- Profile \`${p.profile}\`.`]),
+    ...(stats && steps ? [`- Run: N = ${stats.N}, d0 = ${stats.d0}, class sizes ${(stats.class_sizes as number[]).join('/')}; ${stats.evaluations} residual evaluations in all; profile \`${p.profile}\`.`] : [`- Profile \`${p.profile}\`.`]),
     ...(failed.length ? [`- **${failed.length} annealing steps did not converge** (χ = ${failed.map((r) => r.annealing_factor).join(', ')}); their values are shown as reached.`] : rows.length ? ['- Every annealing step converged.'] : []),
     '',
     ...plots.flatMap((h) => [`![${h.stage}](./${h.stage}.svg)`, '']),
@@ -68,8 +67,8 @@ function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHand
           '## Per annealing step',
           '',
           table(
-            ['step', 'χ', 'NC1 of Q1', 'Tr Σ_W', 'Tr Σ_B', 'tr Σ', 'max |F|', 'solver', 'evaluations', 'converged'],
-            rows.map((r) => [r.step, r.annealing_factor ?? 'NNGP (Σ0)', r.Q1_nc1.nc1.toExponential(4), r.Q1_nc1.Tr_Sigma_W.toExponential(4), r.Q1_nc1.Tr_Sigma_B.toExponential(4), fmt(r.trace_Sigma, 5), r.residual_max.toExponential(1), r.solver ?? '', r.evaluations, r.converged ? 'yes' : '**no**']),
+            ['step', 'χ', 'NC1 of Q1', 'Tr Σ_W', 'Tr Σ_B', 'tr Σ', 'max |F|', 'evaluations', 'converged'],
+            rows.map((r) => [r.step, r.annealing_factor ?? 'NNGP (Σ0)', r.Q1_nc1.nc1.toExponential(4), r.Q1_nc1.Tr_Sigma_W.toExponential(4), r.Q1_nc1.Tr_Sigma_B.toExponential(4), fmt(r.trace_Sigma, 5), r.residual_max.toExponential(1), r.evaluations, r.converged ? 'yes' : '**no**']),
           ),
           '',
         ]

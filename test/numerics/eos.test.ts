@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eosMap, type EosProblem } from '../../numerics/eos.ts';
-import { defaultSchedule, predict, solveEos } from '../../numerics/eos-solve.ts';
+import { defaultSchedule, solveEos } from '../../numerics/eos-solve.ts';
 import { fromRows } from '../../numerics/matrix.ts';
 import { loadReference, relErr } from '../helpers/reference.ts';
 
@@ -47,32 +47,6 @@ for (const [variant, compat, fTol, sigmaTol, nc1Tol] of cases) {
     else refEvals.forEach((e, k) => assert.ok(Math.abs(ours[k] - e) <= 2, `step ${k + 1}: ${ours[k]} evaluations vs scipy's ${e}`));
   });
 }
-
-for (const [variant, compat, fTol, sigmaTol, nc1Tol] of cases) {
-  test(`the fast solver (predictor + Anderson) reproduces ${variant} too, with fewer evaluations than Newton–Krylov`, () => {
-    const v = ref.variants[variant];
-    const base = { schedule: st.annealing_factors, fTol, maxiter: 200, classSizes: st.class_sizes };
-    const fast = solveEos(problem(compat), { ...base, solver: 'fast' });
-    const nk = solveEos(problem(compat), { ...base, solver: 'scipy' });
-    fast.steps.forEach((s, k) => {
-      const expected: number[] = v.steps[k].Sigma.flat();
-      s.Sigma.forEach((x, i) => assert.ok(Math.abs(x - expected[i]) < sigmaTol, `step ${k} entry ${i}: ${x} vs ${expected[i]}`));
-      assert.ok(s.converged && s.residual_max <= fTol);
-      if (k > 0) assert.ok(s.solver === 'fast' || s.solver === 'fast+scipy');
-    });
-    assert.ok(relErr(fast.steps.at(-1)!.Q1_nc1.nc1, v.final_Q1_nc1.nc1) < nc1Tol);
-    const count = (r: typeof fast) => r.steps.reduce((a, s) => a + s.evaluations, 0);
-    assert.ok(count(fast) <= count(nk) / 2, `fast ${count(fast)} vs Newton–Krylov ${count(nk)} evaluations`);
-    assert.ok(nk.steps.slice(1).every((s) => s.solver === 'scipy'));
-  });
-}
-
-test('the predictor extrapolates quadratically in u = 1/χ: exact for Σ quadratic in u', () => {
-  const at = (u: number) => Float64Array.from([1 + 2 * u + 3 * u * u, -u * u]);
-  const path = [0, 1e-5, 3e-5].map((u) => ({ u, sigma: at(u) }));
-  const p = predict(path, 7e-5);
-  at(7e-5).forEach((v, i) => assert.ok(Math.abs(p[i] - v) < 1e-12, `${p[i]} vs ${v}`));
-});
 
 test('the default schedule is the original 24 factors: 1e5, 9e4, ..., 1e3, 900, ..., 500', () => {
   const s = defaultSchedule();
