@@ -143,27 +143,41 @@ if (want('linalg') || want('eos')) {
     }
   }
   if (want('eos')) {
-    console.log('\n# EoS solve N = 1024, d0 = 128, 24 annealing steps (the fig7 problem)');
-    // Two Gaussian classes, N = 1024, d0 = 128, 24 annealing factors, f_tol 5e-4.
-    const d0 = 128;
-    const X = matrix(N, d0);
-    new Rng(0).fillNormal(X.data);
-    for (let i = 0; i < N; i++) for (let k = 0; k < d0; k++) X.data[i * d0 + k] = 0.5 * X.data[i * d0 + k] + (i < N / 2 ? -2 : 2);
-    const y = new Float64Array(N).map((_, i) => (i < N / 2 ? -1 : 1));
-    const p = { X, y, sig2: 1e-6, sigw2: 1, siga2: 1 / 128, compat: false };
+    // Two Gaussian classes, d0 = 128, 24 annealing factors, f_tol 5e-4: the fig7 problem at
+    // N = 1024 (the original's bench), and N = 2048 (fig6's size) on the fast machine-default paths.
+    const problemOf = (n: number) => {
+      const d0 = 128;
+      const X = matrix(n, d0);
+      new Rng(0).fillNormal(X.data);
+      for (let i = 0; i < n; i++) for (let k = 0; k < d0; k++) X.data[i * d0 + k] = 0.5 * X.data[i * d0 + k] + (i < n / 2 ? -2 : 2);
+      const y = new Float64Array(n).map((_, i) => (i < n / 2 ? -1 : 1));
+      return { X, y, sig2: 1e-6, sigw2: 1, siga2: 1 / 128, compat: false };
+    };
     const ref = orig('eos_N1024_d128', 'seconds', 1000);
-    // ort touches no OpenBLAS: its run is what a machine without libopenblas-dev gets.
-    // The TS solve at 1 thread took 138 s (session 2); it is not rerun here to keep the bench short.
-    const runs = [...(ort ? [{ l: ort, threads: 1 }, { l: ort, threads: 2 }] : []), ...(native ? [{ l: native, threads: 1 }, { l: native, threads: 2 }] : []), { l: jsLinalg, threads: 2 }];
-    for (const { l, threads } of runs) {
-      const t = performance.now();
-      const r = withBackend(l, () => l.withThreads(threads, () => solveEos(p, { schedule: defaultSchedule(), fTol: 5e-4, maxiter: 100, classSizes: [N / 2, N / 2] })));
-      const ms = performance.now() - t;
-      const evals = r.steps.reduce((s, x) => s + x.evaluations, 0);
-      const name = `${l.name}, ${threads} thread${threads > 1 ? 's' : ''}`;
-      line(`EoS solve N=1024 d0=128, 24 steps, ${name}`, ms, ref, l.name === 'ort' ? { ratio: 0.25 } : undefined);
-      console.log(`   residual evaluations: ${evals} in all (original: ${original.eos_N1024_d128?.residual_evaluations ?? '?'}); per step: ${r.steps.slice(1).map((s) => s.evaluations).join(' ')}; all converged: ${r.steps.every((s) => s.converged)}`);
-      results[`EoS evaluations, ${name}`] = { total: evals, per_step: r.steps.slice(1).map((s) => s.evaluations), original_total: original.eos_N1024_d128?.residual_evaluations };
+    // ort touches no OpenBLAS: its run is what a machine without libopenblas-dev gets. The bars
+    // of issue 19: fast solver on ort <= 0.12x the original, on OpenBLAS <= 0.10x.
+    const bars: Record<string, number> = { ort: 0.12, native: 0.1 };
+    const runs = [
+      ...(ort ? [{ l: ort, threads: 1 }, { l: ort, threads: 2 }] : []),
+      ...(native ? [{ l: native, threads: 1 }, { l: native, threads: 2 }] : []),
+    ];
+    for (const n of [1024, 2048]) {
+      console.log(`\n# EoS solve N = ${n}, d0 = 128, 24 annealing steps${n === 1024 ? ' (the fig7 problem)' : ' (fig6 size)'}: the fast solver and the scipy-exact one`);
+      const p = problemOf(n);
+      for (const solver of ['fast', 'scipy'] as const) {
+        // scipy at N = 2048 costs minutes: once, on the first backend, for the evaluation count.
+        for (const { l, threads } of n === 2048 && solver === 'scipy' ? runs.slice(0, 1) : runs) {
+          const t = performance.now();
+          const r = withBackend(l, () => l.withThreads(threads, () => solveEos(p, { schedule: defaultSchedule(), fTol: 5e-4, maxiter: 100, classSizes: [n / 2, n / 2], solver })));
+          const ms = performance.now() - t;
+          const evals = r.steps.reduce((s, x) => s + x.evaluations, 0);
+          const name = `${l.name}, ${threads} thread${threads > 1 ? 's' : ''}`;
+          const bar = n === 1024 && solver === 'fast' && bars[l.name] !== undefined ? { ratio: bars[l.name] } : undefined;
+          line(`EoS N=${n} d0=128, solver ${solver}, ${name}`, ms, n === 1024 ? ref : undefined, bar);
+          console.log(`   ${evals} residual evaluations (${(ms / evals).toFixed(1)} ms each)${n === 1024 ? `; original: ${original.eos_N1024_d128?.residual_evaluations ?? '?'}` : ''}; per step: ${r.steps.slice(1).map((s) => s.evaluations).join(' ')}; all converged: ${r.steps.every((s) => s.converged)}; final NC1 ${r.steps.at(-1)!.Q1_nc1.nc1.toExponential(6)}`);
+          results[`EoS N=${n} ${solver}, ${name}`] = { ms, evaluations: evals, ms_per_evaluation: ms / evals, per_step: r.steps.slice(1).map((s) => s.evaluations), final_nc1: r.steps.at(-1)!.Q1_nc1.nc1 };
+        }
+      }
     }
   }
 }

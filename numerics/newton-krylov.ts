@@ -17,6 +17,8 @@ export interface NewtonKrylovOptions {
   maxiter?: number;
   innerM?: number;
   outerK?: number;
+  /** F(x0) when the caller already has it (a fallback from another solver): saves one evaluation, same path. */
+  f0?: Float64Array;
   /** Called after every Newton step. */
   onStep?(step: number, residualMax: number): void;
 }
@@ -184,7 +186,7 @@ export function newtonKrylov(F: Residual, x0: Float64Array, opts: NewtonKrylovOp
     return F(x);
   };
   let x = Float64Array.from(x0);
-  let Fx = f(x);
+  let Fx = opts.f0 ? Float64Array.from(opts.f0) : f(x);
   let FxNorm = norm2(Fx);
   const rdiff = Math.sqrt(EPS);
   const kj: Krylov = { x0: x, f0: Fx, omega: 0, outerV: [] };

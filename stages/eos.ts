@@ -1,18 +1,25 @@
 import { defineStage, f64, single } from '../engine/stage-api.ts';
 import { backend } from '../numerics/backend.ts';
 import { adaptiveKernel } from '../numerics/eos.ts';
-import { defaultSchedule, solveEos } from '../numerics/eos-solve.ts';
+import { defaultSchedule, EOS_SOLVERS, solveEos } from '../numerics/eos-solve.ts';
 import { readDataset } from './lib/dataset.ts';
 
 export default defineStage({
-  description: 'Adaptive-kernel equations of state (erf, 2 layers): annealed Newton–Krylov solve for Σ; kernel NC1 of Q1 per step',
+  description: 'Adaptive-kernel equations of state (erf, 2 layers): annealed solve for Σ (fast: path predictor + Anderson; or scipy Newton–Krylov); kernel NC1 of Q1 per step',
   params: {
     sig2: { type: 'number', greaterThan: 0, default: 1e-6, doc: 'GP noise σ²' },
     sigw2: { type: 'number', greaterThan: 0, default: 1, doc: 'weight variance σ_w²' },
     siga2: { type: 'number', greaterThan: 0, default: 1 / 128, doc: 'read-out variance σ_a²' },
     schedule: { type: 'number[]', greaterThan: 0, default: defaultSchedule(), doc: 'annealing factors χ, solved in order with warm starts' },
     f_tol: { type: 'number', greaterThan: 0, default: 5e-4, doc: 'max-norm tolerance of Σ − Σ_new (the original: 5e-4)' },
-    maxiter: { type: 'integer', min: 1, default: 100, doc: 'Newton steps per annealing factor' },
+    maxiter: { type: 'integer', min: 1, default: 100, doc: 'Newton steps per annealing factor (the scipy solver, and the fast solver\'s fallback)' },
+    solver: {
+      type: 'string',
+      enum: EOS_SOLVERS,
+      default: 'fast',
+      doc:
+        "fast: predict Σ from the last 3 solutions along 1/χ, then Anderson acceleration of Σ = Σ_new(Σ) (aiming at f_tol/100; at most 30 evaluations a factor, then the scipy Newton–Krylov from its best point: solver 'fast+scipy' in the step record); scipy: the original code's scipy Newton–Krylov step for step. Both stop on max|Σ − Σ_new(Σ)| <= f_tol",
+    },
     compat: {
       type: 'string',
       enum: ['none', 'shallow_nc1'],
@@ -34,6 +41,7 @@ export default defineStage({
       schedule: p.schedule,
       fTol: p.f_tol,
       maxiter: p.maxiter,
+      solver: p.solver,
       classSizes: data.class_sizes,
       onStep: (done, total, step) => progress(done / total, `χ = ${step.annealing_factor}, ${step.evaluations} evaluations`),
     });
@@ -52,10 +60,12 @@ export default defineStage({
       nngp_nc1: steps[0].Q1_nc1.nc1,
       converged,
       not_converged_steps: steps.filter((s) => !s.converged).map((s) => s.annealing_factor),
+      solver: p.solver,
       evaluations: steps.reduce((a, s) => a + s.evaluations, 0),
+      fallback_steps: steps.filter((s) => s.solver === 'fast+scipy').map((s) => s.annealing_factor),
     };
     // Timings go to the node's log (meta.json), not to outputs: same inputs must give the same bytes.
-    for (const s of steps.slice(1)) log(`χ=${s.annealing_factor}: ${s.evaluations} evaluations, ${s.newton_iterations} Newton steps, max|F|=${s.residual_max.toExponential(2)}, ${s.seconds.toFixed(2)} s`);
+    for (const s of steps.slice(1)) log(`χ=${s.annealing_factor}: ${s.solver}, ${s.evaluations} evaluations (${s.newton_evaluations} Newton–Krylov), ${s.newton_iterations} Newton steps, max|F|=${s.residual_max.toExponential(2)}, ${s.seconds.toFixed(2)} s`);
     const outputs: Record<string, unknown> = { 'stats.json': stats, 'steps.json': steps.map(({ seconds: _, ...s }) => s) };
     if (p.save_kernels) {
       const d = data.d0;

@@ -29,6 +29,8 @@ interface StepRow {
   converged: boolean;
   residual_max: number;
   evaluations: number;
+  /** Absent in records from before the solver choice (all were scipy Newton–Krylov). */
+  solver?: string;
 }
 
 function traceHeadline(rows: StepRow[], stats?: Record<string, unknown>): string {
@@ -67,8 +69,8 @@ function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHand
           '## Per annealing step',
           '',
           table(
-            ['step', 'χ', 'NC1 of Q1', 'Tr Σ_W', 'Tr Σ_B', 'tr Σ', 'max |F|', 'evaluations', 'converged'],
-            rows.map((r) => [r.step, r.annealing_factor ?? 'NNGP (Σ0)', r.Q1_nc1.nc1.toExponential(4), r.Q1_nc1.Tr_Sigma_W.toExponential(4), r.Q1_nc1.Tr_Sigma_B.toExponential(4), fmt(r.trace_Sigma, 5), r.residual_max.toExponential(1), r.evaluations, r.converged ? 'yes' : '**no**']),
+            ['step', 'χ', 'NC1 of Q1', 'Tr Σ_W', 'Tr Σ_B', 'tr Σ', 'max |F|', 'solver', 'evaluations', 'converged'],
+            rows.map((r) => [r.step, r.annealing_factor ?? 'NNGP (Σ0)', r.Q1_nc1.nc1.toExponential(4), r.Q1_nc1.Tr_Sigma_W.toExponential(4), r.Q1_nc1.Tr_Sigma_B.toExponential(4), fmt(r.trace_Sigma, 5), r.residual_max.toExponential(1), r.step === 0 ? '' : (r.solver ?? 'scipy'), r.evaluations, r.converged ? 'yes' : '**no**']),
           ),
           '',
         ]
