@@ -15,7 +15,7 @@ Usage:
   kernel_nc1.py --model ntk --compat none --data <data folder> --out <file.json>
 Without flags, the values come from the command stage's environment: the params file
 $PIPELINE_PARAMS (model, compat, activation, sigma_w, sigma_b), the input folder
-$PIPELINE_INPUT_DATA and the output folder $PIPELINE_OUT (file nc1.json).
+$PIPELINE_INPUT_DATA and the output folder $PIPELINE_OUT (file stats.json, the kernel stage's name for it).
 """
 import argparse
 import json
@@ -57,7 +57,7 @@ def main(argv=None):
     ap.add_argument('--sigma-w', type=float, default=float(params.get('sigma_w', 1.0)))
     ap.add_argument('--sigma-b', type=float, default=float(params.get('sigma_b', 0.0)))
     ap.add_argument('--data', default=os.environ.get('PIPELINE_INPUT_DATA'))
-    out_default = os.path.join(os.environ['PIPELINE_OUT'], 'nc1.json') if os.environ.get('PIPELINE_OUT') else None
+    out_default = os.path.join(os.environ['PIPELINE_OUT'], 'stats.json') if os.environ.get('PIPELINE_OUT') else None
     ap.add_argument('--out', default=out_default)
     a = ap.parse_args(argv)
     for name in ('model', 'data', 'out'):
