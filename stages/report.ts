@@ -73,7 +73,9 @@ function agreement(runs: Record<string, unknown>[], spec: string, tolerance: num
 
 function agreementLine(g: Agreement): string {
   if (g.max_abs_delta_log10_nc1 === null) return `- **${g.a}** against **${g.b}**: no runs on the same data (${g.unmatched} runs without a partner).`;
-  const where = g.worst ? ` (largest at ${Object.entries(g.worst).filter(([k]) => !['activation', 'class_sizes'].includes(k) || g.worst![k] !== null).map(([k, v]) => `${k} = ${v}`).join(', ')})` : '';
+  // Where: the run's sweep cell (N, d0, repeat, ...), without the columns every run shares.
+  const cell = Object.entries(g.worst ?? {}).filter(([k, v]) => !['activation', 'class_sizes', '_ref'].includes(k) && v !== null && v !== '');
+  const where = cell.length ? ` (largest at ${cell.map(([k, v]) => `${k} = ${v}`).join(', ')})` : '';
   const verdict = g.within ? `within the tolerance ${g.tolerance.toExponential(0)}` : `**not within the tolerance ${g.tolerance.toExponential(0)}**`;
   const missing = g.unmatched ? `; **${g.unmatched} runs without a partner or a finite NC1**` : '';
   return `- **${g.a}** against **${g.b}**: largest |Δ log10 NC1| = ${g.max_abs_delta_log10_nc1.toExponential(2)} over ${g.runs} runs on the same data${where}, ${verdict}${missing}.`;
