@@ -140,6 +140,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('-f, --force', 'rerun every node even if cached')
     .option('-e, --executor <name>', 'where nodes run: local (worker threads) or slurm (job arrays); default: the config\'s executor:, $PIPELINE_EXECUTOR, local')
     .option('--slurm-partition <name>', 'sbatch --partition')
+    .option('--slurm-gpu-partition <name>', 'sbatch --partition of the job arrays whose stages ask for GPUs (resources: { gpus })')
     .option('--slurm-account <name>', 'sbatch --account')
     .option('--slurm-time <limit>', 'sbatch --time of each job (e.g. 30, 1:00:00)')
     .option('--slurm-cpus-per-task <n>', 'sbatch --cpus-per-task (nodes of a task run on that many threads)')
@@ -154,6 +155,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .action(async (target: string, o) => {
       const slurm = {
         partition: o.slurmPartition,
+        gpuPartition: o.slurmGpuPartition,
         account: o.slurmAccount,
         time: o.slurmTime,
         cpusPerTask: o.slurmCpusPerTask,

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_NODES, formatBytes, MAX_CONFIG_BYTES } from './limits.ts';
 import { deepMerge, getPath, isMapping, setPath, type Doc } from './merge.ts';
 import { targetNameProblem } from './names.ts';
 import { isInsideAny } from './project-paths.ts';
+import { parseResources, type Resources } from './resources.ts';
 import { locateKey } from './yaml-locate.ts';
 
 export interface InputEdge {
@@ -24,6 +25,8 @@ export interface StageSpec {
   params: Doc;
   inputs: Record<string, InputEdge>;
   over: string[];
+  /** Scheduling needs (threads, mem, time, gpus): in no key (engine/resources.ts). */
+  resources?: Resources;
 }
 
 export interface TargetSpec {
@@ -53,7 +56,7 @@ export interface TargetSpec {
 }
 
 const TOP_KEYS = ['title', 'description', 'aliases', 'extends', 'vars', 'sweep', 'profiles', 'stages', 'publish', 'include', 'executor', 'slurm'];
-const STAGE_KEYS = ['stage', 'params', 'inputs', 'over', 'description'];
+const STAGE_KEYS = ['stage', 'params', 'inputs', 'over', 'resources', 'description'];
 export const DEFAULT_PROFILE = 'full';
 
 interface Source {
@@ -290,7 +293,8 @@ function parseStages(raw: unknown, locate: TargetSpec['locate']): Record<string,
     if (s.over !== undefined && !(Array.isArray(s.over) && s.over.every((a) => typeof a === 'string'))) throw new PipelineError('expected a list of sweep axes', at('over'));
     const inputs: Record<string, InputEdge> = {};
     for (const [port, edge] of Object.entries((s.inputs as Doc | undefined) ?? {})) inputs[port] = parseEdge(edge, () => at('inputs', port));
-    stages[name] = { name, kind: s.stage, params: (s.params as Doc | undefined) ?? {}, inputs, over: (s.over as string[] | undefined) ?? [] };
+    const resources = s.resources === undefined || s.resources === null ? undefined : parseResources(s.resources, (k) => (k ? at('resources', k) : at('resources')));
+    stages[name] = { name, kind: s.stage, params: (s.params as Doc | undefined) ?? {}, inputs, over: (s.over as string[] | undefined) ?? [], ...(resources && Object.keys(resources).length ? { resources } : {}) };
   }
   return stages;
 }

@@ -48,10 +48,10 @@ export function returnCores(n: number): void {
 }
 
 /** The executor's side: a job starts (takes a core) or ends (gives it back). */
-export function jobStarted(buf: SharedArrayBuffer): void {
-  Atomics.sub(new Int32Array(buf), 0, 1);
+export function jobStarted(buf: SharedArrayBuffer, cores = 1): void {
+  Atomics.sub(new Int32Array(buf), 0, cores);
 }
 
-export function jobEnded(buf: SharedArrayBuffer): void {
-  Atomics.add(new Int32Array(buf), 0, 1);
+export function jobEnded(buf: SharedArrayBuffer, cores = 1): void {
+  Atomics.add(new Int32Array(buf), 0, cores);
 }

@@ -5,6 +5,7 @@
  * every upstream node that agrees on the shared axes. Nodes come out in topological order.
  */
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
+import { mergeResources } from './resources.ts';
 import { resolveFiles } from './data-files.ts';
 import { describeValue, PipelineError } from './errors.ts';
 import { charge, newBudget, type Budget } from './expand-budget.ts';
@@ -27,6 +28,11 @@ export interface PlanNode {
   inputs: Record<string, { gather: boolean; ids: string[] }>;
   /** Structural identity: kind, params and upstream identities. Equal ids = the same computation. */
   sid: string;
+  /**
+   * Scheduling needs from the config's `resources:` (engine/resources.ts). Never in the key nor
+   * in `sid`; a node shared by two stages needs the most either asks.
+   */
+  resources?: { threads?: number; mem?: string; time?: string; gpus?: number };
 }
 
 export interface Expansion {
@@ -272,7 +278,8 @@ function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoo
       const sid = sha256(canonicalJson({ kind: s.kind, params, inputs: inputSids }));
       const existing = bySid.get(sid);
       // Two targets (or two stages) that declare the same computation share one node.
-      const node = existing ?? { id: nodeId(s.name, coords, prefix), stage: s.name, kind: s.kind, target: t.name, coords, params, inputs, sid };
+      const node: PlanNode = existing ?? { id: nodeId(s.name, coords, prefix), stage: s.name, kind: s.kind, target: t.name, coords, params, inputs, sid, ...(s.resources ? { resources: { ...s.resources } } : {}) };
+      if (existing && s.resources) existing.resources = mergeResources(existing.resources, s.resources);
       if (!existing) {
         bySid.set(sid, node);
         out.push(node);

@@ -8,11 +8,11 @@
  *   4. record the outcome. An input found damaged while running is removed, recomputed, and the
  *      reader run again: nothing is ever filed from damaged bytes.
  * Without an executor the same walk is `plan`: steps 1–2, then "would run".
- * At most `executor.slots` nodes are handed over at once (p-limit); a failed node skips its
+ * At most `executor.slots` slots are in use at once (slot-gate.ts): a node of `threads: k` takes
+ * k of them on the local pool, and its `gpus` take devices of their own; a failed node skips its
  * dependants while independent nodes go on.
  */
 import { readFileSync } from 'node:fs';
-import pLimit from 'p-limit';
 import type { Cache, ExecutorRecord, NodeMeta } from './cache.ts';
 import type { Expansion, PlanNode } from './expand.ts';
 import type { Executor, JobFailure, NodeJob } from './executors/job.ts';
@@ -20,6 +20,8 @@ import { sha256 } from './hash.ts';
 import { explainChange, nodeKey, type KeyRecord } from './key.ts';
 import type { JobInputs } from './outputs.ts';
 import { JobError, writeFailureLog } from './node-log.ts';
+import { slotsFor } from './resources.ts';
+import { SlotGate } from './slot-gate.ts';
 import type { LoadedStage } from './stages.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
@@ -92,7 +94,12 @@ interface Resolved {
 
 export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<Map<string, Done>> {
   const { cache, executor } = opts;
-  const limit = pLimit(Math.max(1, executor?.slots ?? 1));
+  const slots = Math.max(1, executor?.slots ?? 1);
+  const gate = new SlotGate(slots, executor?.gpuDevices ?? []);
+  const demandOf = (node: PlanNode) => ({
+    slots: executor?.threadSlots ? slotsFor(node.resources, slots) : 1,
+    gpus: executor?.gpuDevices ? (node.resources?.gpus ?? 0) : 0,
+  });
   const byId = new Map(exp.nodes.map((n) => [n.id, n]));
   const done = new Map<string, Promise<Done>>();
   const settled = new Map<string, Done>();
@@ -231,13 +238,14 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
         ...(prev ? { estimateSeconds: prev.seconds } : {}),
         ...(r.stage.def.light ? { light: true } : {}),
         facts: r.stage.facts,
+        ...(r.node.resources ? { resources: r.node.resources } : {}),
       };
-      const outcome = await limit(() => {
+      const outcome = await gate.run(demandOf(r.node), (grant) => {
         // A node that waited for a slot while the filesystem failed does not start.
         if (stopped) return undefined;
         if (!started) opts.events?.nodeStart?.(r.node);
         started = true;
-        return executor!.execute(job, (f, note) => opts.events?.nodeProgress?.(r.node, f, note));
+        return executor!.execute(grant.devices.length ? { ...job, gpuDevices: grant.devices } : job, (f, note) => opts.events?.nodeProgress?.(r.node, f, note));
       });
       if (!outcome) continue;
       switch (outcome.status) {

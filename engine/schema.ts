@@ -82,6 +82,22 @@ const INPUT: Schema = {
   ],
 };
 
+/** engine/resources.ts: scheduling needs, in no key. */
+const RESOURCES: Schema = {
+  type: 'object',
+  description: 'what a node needs to be scheduled (never in its key): local --jobs slots and GPUs; sbatch options on Slurm',
+  properties: {
+    threads: { type: 'integer', minimum: 1, maximum: 4096, description: 'cores a node uses: it takes that many of --jobs slots (at most all); --cpus-per-task on Slurm' },
+    mem: { anyOf: [{ type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*[KMGTkmgt]?([iI]?[bB])?\\s*$' }, { type: 'number', exclusiveMinimum: 0 }], description: 'memory of a node: 4G, 512M, or megabytes; --mem on Slurm' },
+    time: {
+      anyOf: [{ type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?|\\d+(:\\d{1,2}){1,2}|(\\d+(\\.\\d+)?[smhdSMHD])+)\\s*$' }, { type: 'number', exclusiveMinimum: 0 }],
+      description: 'wall time of a node: 30m, 2h, 1h30m, 90s, 1d, HH:MM:SS or minutes; a Slurm task gets it times its nodes',
+    },
+    gpus: { type: 'integer', minimum: 0, maximum: 4096, description: 'GPUs of a node: its own CUDA_VISIBLE_DEVICES locally (PIPELINE_GPUS), --gres=gpu:N on Slurm' },
+  },
+  additionalProperties: false,
+};
+
 function stageSchema(kinds: string[]): Schema {
   return {
     type: 'object',
@@ -91,6 +107,7 @@ function stageSchema(kinds: string[]): Schema {
       params: { type: 'object' },
       inputs: { type: 'object', additionalProperties: { $ref: '#/$defs/input' } },
       over: { type: 'array', items: { type: 'string' }, description: 'extra sweep axes for this stage' },
+      resources: RESOURCES,
     },
     additionalProperties: false,
     // The params of an entry that names its kind are checked against that kind's specs.

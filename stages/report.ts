@@ -21,6 +21,59 @@ function comparison(rows: SummaryRow[], spec: string): string {
   return `- **${a}** NC1 is above **${b}** NC1 in ${above} of ${diffs.length} cells; on average by ${fmt(mean, 2)} dex (factor ${fmt(10 ** mean, 2)}), ranging ${fmt(Math.min(...diffs), 2)} to ${fmt(Math.max(...diffs), 2)} dex.`;
 }
 
+/** Columns of an aggregate's runs.csv that are results, not the run's identity. */
+const RESULT_COLUMNS = new Set(['model', 'value', 'failed', 'log10', 'rel', 'ref']);
+
+interface Agreement {
+  a: string;
+  b: string;
+  /** Pairs of runs on the same data (every other column of runs.csv equal). */
+  runs: number;
+  /** Runs of a or b without a partner, or without a finite log10 NC1. */
+  unmatched: number;
+  max_abs_delta_log10_nc1: number | null;
+  /** The run of a where it is largest (its sweep coordinates). */
+  worst: Record<string, unknown> | null;
+  tolerance: number;
+  within: boolean;
+}
+
+/**
+ * "a:b": two implementations of one computation, run by run (the same data node): the largest
+ * |log10 NC1(a) − log10 NC1(b)| over all runs, from the aggregate's runs.csv (full precision).
+ */
+function agreement(runs: Record<string, unknown>[], spec: string, tolerance: number): Agreement {
+  const [a, b] = spec.split(':');
+  const identity = (r: Record<string, unknown>) => JSON.stringify(Object.keys(r).filter((k) => !RESULT_COLUMNS.has(k)).sort().map((k) => [k, r[k]]));
+  const bs = new Map(runs.filter((r) => r.model === b).map((r) => [identity(r), r]));
+  const as = runs.filter((r) => r.model === a);
+  let max: number | null = null;
+  let worst: Record<string, unknown> | null = null;
+  let matched = 0;
+  for (const r of as) {
+    const o = bs.get(identity(r));
+    if (!o || typeof r.log10 !== 'number' || typeof o.log10 !== 'number' || !Number.isFinite(r.log10) || !Number.isFinite(o.log10)) continue;
+    matched++;
+    const d = Math.abs(r.log10 - o.log10);
+    if (max === null || d > max) {
+      max = d;
+      worst = Object.fromEntries(Object.entries(r).filter(([k]) => !RESULT_COLUMNS.has(k)));
+    }
+  }
+  const unmatched = as.length + bs.size - 2 * matched;
+  return { a, b, runs: matched, unmatched, max_abs_delta_log10_nc1: max, worst, tolerance, within: max !== null && max <= tolerance && unmatched === 0 };
+}
+
+function agreementLine(g: Agreement): string {
+  if (g.max_abs_delta_log10_nc1 === null) return `- **${g.a}** against **${g.b}**: no runs on the same data (${g.unmatched} runs without a partner).`;
+  // Where: the run's sweep cell (N, d0, repeat, ...), without the columns every run shares.
+  const cell = Object.entries(g.worst ?? {}).filter(([k, v]) => !['activation', 'class_sizes', '_ref'].includes(k) && v !== null && v !== '');
+  const where = cell.length ? ` (largest at ${cell.map(([k, v]) => `${k} = ${v}`).join(', ')})` : '';
+  const verdict = g.within ? `within the tolerance ${g.tolerance.toExponential(0)}` : `**not within the tolerance ${g.tolerance.toExponential(0)}**`;
+  const missing = g.unmatched ? `; **${g.unmatched} runs without a partner or a finite NC1**` : '';
+  return `- **${g.a}** against **${g.b}**: largest |Δ log10 NC1| = ${g.max_abs_delta_log10_nc1.toExponential(2)} over ${g.runs} runs on the same data${where}, ${verdict}${missing}.`;
+}
+
 interface StepRow {
   step: number;
   annealing_factor: number | null;
@@ -99,12 +152,32 @@ function trend(rows: SummaryRow[]): string {
   return `${model}: log10 NC1 goes from ${fmt(a.log10_nc1_mean, 2)} at d0 = ${a.d0} to ${fmt(b.log10_nc1_mean, 2)} at d0 = ${b.d0} (N = ${N}).`;
 }
 
+/** The aggregate's per-run table (runs.csv), numbers at full precision. */
+async function runsOf(summary: InputHandle): Promise<Record<string, unknown>[]> {
+  // Imported here: the scheduler loads every stage module to read its params.
+  const aq = await import('arquero');
+  return aq.fromCSV(summary.text('runs.csv')).objects() as Record<string, unknown>[];
+}
+
+/** One line over every agreement pair: the largest difference of all, or undefined without pairs. */
+function overallAgreement(gs: Agreement[]): string | undefined {
+  if (!gs.length) return undefined;
+  const measured = gs.filter((g) => g.max_abs_delta_log10_nc1 !== null);
+  const runs = gs.reduce((n, g) => n + g.runs, 0);
+  if (!measured.length) return `- **No runs to compare** between ${gs.map((g) => `${g.a} and ${g.b}`).join(', ')}.`;
+  const worst = measured.reduce((x, g) => (g.max_abs_delta_log10_nc1! > x.max_abs_delta_log10_nc1! ? g : x));
+  const all = gs.every((g) => g.within);
+  return `- **Largest |Δ log10 NC1| over all ${runs} pairs of runs: ${worst.max_abs_delta_log10_nc1!.toExponential(2)}** (${worst.a} against ${worst.b}); ${all ? `every pair within ${worst.tolerance.toExponential(0)}` : '**some pairs are not within the tolerance or lack a partner**'}.`;
+}
+
 export default defineStage({
   description: 'Markdown report: description, SVG figures, the numbers as a table, comparisons; and results.json',
   light: true,
   params: {
     ...REPORT_PARAMS,
     compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
+    agreement: { type: 'string[]', default: [], doc: 'pairs "a:b" of models that compute the same thing two ways: the largest |Δ log10 NC1| run by run (same data), against agreement_tolerance' },
+    agreement_tolerance: { type: 'number', greaterThan: 0, default: 1e-10, doc: 'largest |Δ log10 NC1| an agreement pair may show' },
   },
   inputs: {
     summary: { doc: 'an aggregate node (sweep figures)', optional: true },
@@ -112,7 +185,7 @@ export default defineStage({
     run: { doc: 'a node whose stats.json is shown as a table (one-run figures)', optional: true },
     plots: { doc: 'plot nodes; each becomes <stage>.svg beside the report', gather: true, optional: true },
   },
-  run({ params: p, inputs }): StageOutputs {
+  async run({ params: p, inputs }): Promise<StageOutputs> {
     if (!inputs.summary) return traceReport(p, inputs.steps ? single(inputs.steps, 'steps') : undefined, gathered(inputs.plots), inputs.run ? single(inputs.run, 'run') : undefined);
     const summary = single(inputs.summary, 'summary').json<Summary>('summary.json');
     const rows = summary.rows;
@@ -121,8 +194,11 @@ export default defineStage({
     const total = rows.reduce((s, r) => s + r.repeats, 0);
     const notConverged = rows.reduce((s, r) => s + ((r.not_converged as number | undefined) ?? 0), 0);
     const dims = (k: keyof SummaryRow) => [...new Set(rows.map((r) => String(r[k])))].join(', ');
-    // One line for the paper's index: the first comparison, computed from these rows.
-    const headline = p.compare.length ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '') : trend(rows);
+    const runs = p.agreement.length ? await runsOf(single(inputs.summary, 'summary')) : [];
+    const agreements = p.agreement.map((g) => agreement(runs, g, p.agreement_tolerance));
+    const overall = overallAgreement(agreements);
+    // One line for the paper's index: the agreement over all cells, else the first comparison, computed from these rows.
+    const headline = overall ? overall.replace(/^- /, '').replace(/\*\*/g, '') : p.compare.length ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '') : trend(rows);
     const { lead, rest } = splitDescription(p.description);
     const md = [
       `# ${p.title}`,
@@ -130,7 +206,8 @@ export default defineStage({
       ...(lead ? [lead, ''] : []),
       '## Findings',
       '',
-      ...(p.compare.length ? p.compare.map((c) => comparison(rows, c)) : [`- ${headline}`]),
+      ...(overall ? [overall, ...agreements.map(agreementLine)] : []),
+      ...(p.compare.length ? p.compare.map((c) => comparison(rows, c)) : overall ? [] : [`- ${headline}`]),
       failed ? `- **${failed} of ${total} runs failed** (NC1 not finite or not positive) and are left out of the means; the table counts them per cell.` : `- All ${total} runs produced a finite NC1.`,
       ...(notConverged ? [`- **${notConverged} runs did not converge**; their values are included and counted in the table.`] : []),
       `- Profile \`${p.profile}\`: models ${dims('model')}; N ∈ {${dims('N')}}; d0 ∈ {${dims('d0')}}; ${total} runs in ${rows.length} cells.`,
@@ -151,7 +228,7 @@ export default defineStage({
     ].join('\n');
     const outputs: Record<string, unknown> = {
       'README.md': md,
-      'results.json': { target: p.target, profile: p.profile, headline, rows },
+      'results.json': { target: p.target, profile: p.profile, headline, rows, ...(agreements.length ? { agreement: agreements } : {}) },
     };
     for (const h of plots) outputs[`${h.stage}.svg`] = h.text('figure.svg');
     return outputs;

@@ -38,7 +38,12 @@ export async function execCommand(file: string, opts: { task?: number } = {}): P
   const save = () => writeFileAtomic(resultFile(file, index), JSON.stringify(results));
   const cpus = Math.max(1, Number(process.env.SLURM_CPUS_PER_TASK ?? 1) || 1);
   const worker = await ensureBundle(join(jf.packageRoot, 'engine', 'executors', 'worker.ts'), { buildDir: jf.buildDir, root: jf.packageRoot });
-  const pool = new WorkerPool(Math.min(cpus, nodes.length), worker.file);
+  // The nodes of a task share one resource class (slurm.ts): a node of `threads: k` gets k of the
+  // task's cores, and nodes asking for GPUs run one at a time on the devices Slurm gave the task.
+  const threads = Math.max(1, ...nodes.map((n) => n.resources?.threads ?? 1));
+  const gpus = Math.max(0, ...nodes.map((n) => n.resources?.gpus ?? 0));
+  const side = Math.max(1, Math.floor(cpus / threads));
+  const pool = new WorkerPool(Math.min(gpus > 0 ? 1 : side, nodes.length), worker.file);
   const limit = pLimit(pool.size);
   const record = { name: 'slurm', ...(jobId ? { job: jobId } : {}), host: hostname(), log: logFile(file, index) };
   try {

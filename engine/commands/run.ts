@@ -7,6 +7,8 @@ import { publishTarget, writeReportsIndex } from '../publish.ts';
 import { atShutdown } from '../shutdown.ts';
 import { schedule } from '../scheduler.ts';
 import { openSession, prepareTarget, previousKeys } from '../session.ts';
+import { localGpuDevices } from '../executors/gpus.ts';
+import { checkLocalResources } from '../executors/local-resources.ts';
 import { waitForExclusiveUsers } from './exclusive.ts';
 import { createExecutor, summarise, type RunSummary, type TargetOptions } from './shared.ts';
 
@@ -16,11 +18,15 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
   const { target, exp, stages } = await prepareTarget(s, name, opts.profile, opts.set);
   // The same precedence as the slurm options: flag, then environment, then the config.
   const executorName = opts.executor ?? process.env.PIPELINE_EXECUTOR ?? target.executor ?? 'local';
+  const jobs = opts.jobs ?? s.defaultJobs;
+  // Resources the local pool cannot give are said before anything runs (exit 2).
+  if (executorName === 'local') {
+    for (const note of checkLocalResources(exp, jobs, localGpuDevices())) if (!opts.quiet) process.stderr.write(`note: ${note}\n`);
+  }
   const closeLease = s.cache.openLeaseIfWritable('run', target.name);
   try {
     await waitForExclusiveUsers(s.cache, opts.quiet);
     if (existsSync(s.cache.dir)) s.cache.sweep();
-    const jobs = opts.jobs ?? s.defaultJobs;
     const executor = await createExecutor(s, { name: executorName, jobs, slurmConfig: target.slurm, locate: target.locate, slurmCli: opts.slurm });
     const known = s.cache.readLastRun(target.name);
     const previous = previousKeys(s.cache, target.name);

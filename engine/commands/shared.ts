@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ensureBundle } from '../compile.mjs';
 import { PipelineError } from '../errors.ts';
 import type { Executor } from '../executors/job.ts';
+import { localGpuDevices } from '../executors/gpus.ts';
 import { LocalExecutor } from '../executors/local.ts';
 import type { Expansion } from '../expand.ts';
 import type { Failure } from '../failures.ts';
@@ -99,7 +100,7 @@ export interface ExecutorChoice {
 }
 
 export async function createExecutor(s: Session, c: ExecutorChoice): Promise<Executor> {
-  if (c.name === 'local') return new LocalExecutor(s.cache, c.jobs, workerFile(s));
+  if (c.name === 'local') return new LocalExecutor(s.cache, c.jobs, workerFile(s), localGpuDevices());
   if (c.name === 'slurm') {
     const options = resolveSlurmOptions(c.slurmConfig, c.slurmCli ?? {}, process.env, c.locate ? (k) => c.locate!(['slurm', k]) : undefined);
     const { SlurmExecutor } = await import('../executors/slurm.ts');

@@ -7,6 +7,7 @@
 import type { ExecutorRecord, NodeMeta } from '../cache.ts';
 import type { KeyRecord } from '../key.ts';
 import type { JobInputs, OutputFile } from '../outputs.ts';
+import type { Resources } from '../resources.ts';
 
 /** What a worker thread needs to run one stage: no cache, no locks, just files. */
 export interface Job {
@@ -22,6 +23,10 @@ export interface Job {
   verifyInputs?: boolean;
   /** The stage's key facts as the node key has them: the worker refuses to run on others. */
   facts?: Record<string, string>;
+  /** Cores the job holds in the idle-core count (its `threads`; default 1). */
+  threads?: number;
+  /** GPU devices the local pool gave this job: the worker sets CUDA_VISIBLE_DEVICES to them. */
+  gpuDevices?: string[];
 }
 
 export interface JobResult {
@@ -66,6 +71,10 @@ export interface NodeJob {
   facts?: Record<string, string>;
   /** Seconds it took when it last ran (an earlier key of the same node), for packing jobs. */
   estimateSeconds?: number;
+  /** The node's scheduling needs (PlanNode.resources): slots, sbatch options; in no key. */
+  resources?: Resources;
+  /** GPU devices the local pool reserved for this node (scheduler.ts). */
+  gpuDevices?: string[];
 }
 
 export type ExecOutcome =
@@ -80,6 +89,13 @@ export interface Executor {
   readonly name: string;
   /** How many nodes the scheduler hands over at once (local: job slots; slurm: many). */
   readonly slots: number;
+  /**
+   * GPU devices this executor hands out one job at a time (local: PIPELINE_GPUS or the devices
+   * found); undefined where something else places GPUs (Slurm's --gres).
+   */
+  readonly gpuDevices?: string[];
+  /** Whether a node's `threads` take that many of `slots` (local: yes; slurm: Slurm counts cores). */
+  readonly threadSlots?: boolean;
   execute(job: NodeJob, onProgress: (fraction: number, note?: string) => void): Promise<ExecOutcome>;
   close(): Promise<void>;
   /** Stops whatever runs on the executor's behalf elsewhere (scancel); called on Ctrl-C. */

@@ -6,6 +6,8 @@ import { WorkerPool } from './worker-pool.ts';
 
 export class LocalExecutor implements Executor {
   readonly name = 'local';
+  /** A node's `threads` take that many of the pool's slots (scheduler.ts). */
+  readonly threadSlots = true;
   private pool: Promise<WorkerPool> | undefined;
   private jobCounter = 0;
 
@@ -14,6 +16,8 @@ export class LocalExecutor implements Executor {
     readonly slots: number,
     /** The worker's bundled entry, built on first use: a run where all is cached starts no thread. */
     private readonly workerFile: () => Promise<string>,
+    /** GPU devices handed out one set per job (gpus.ts); none by default. */
+    readonly gpuDevices: string[] = [],
   ) {}
 
   private getPool(): Promise<WorkerPool> {

@@ -46,7 +46,10 @@ export async function runNodeHere(
     }
     staging = cache.newStagingDir(job.key);
     const res = await runStage(
-      { jobId, nodeId: job.nodeId, bundle: job.bundle, params: job.params, inputs: job.inputs, outDir: staging, root: job.root, verifyInputs: job.verifyInputs, facts: job.facts },
+      { jobId, nodeId: job.nodeId, bundle: job.bundle, params: job.params, inputs: job.inputs, outDir: staging, root: job.root, verifyInputs: job.verifyInputs, facts: job.facts,
+        ...(job.resources?.threads ? { threads: job.resources.threads } : {}),
+        ...(job.gpuDevices?.length ? { gpuDevices: job.gpuDevices } : {}),
+      },
       onProgress,
     );
     const meta: NodeMeta = {

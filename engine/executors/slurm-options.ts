@@ -3,9 +3,12 @@
  * `slurm:` block, PIPELINE_SLURM_* variables and --slurm-* flags.
  */
 import { PipelineError } from '../errors.ts';
+import { memMegabytes, timeSeconds, type Resources } from '../resources.ts';
 
 export interface SlurmOptions {
   partition?: string;
+  /** Partition of the arrays whose nodes ask for GPUs (`resources: { gpus: n }`). */
+  gpuPartition?: string;
   account?: string;
   /** --time of each job (Slurm's formats: minutes, MM:SS, HH:MM:SS, D-HH). */
   time?: string;
@@ -44,6 +47,7 @@ export const SLURM_DEFAULTS: SlurmOptions = {
 /** Config key (snake_case, as in YAML), environment suffix, option field, kind. */
 const FIELDS: [string, keyof SlurmOptions, 'string' | 'int' | 'number' | 'list' | 'boolean'][] = [
   ['partition', 'partition', 'string'],
+  ['gpu_partition', 'gpuPartition', 'string'],
   ['account', 'account', 'string'],
   ['time', 'time', 'string'],
   ['cpus_per_task', 'cpusPerTask', 'int'],
@@ -108,14 +112,24 @@ export function resolveSlurmOptions(
   return out as unknown as SlurmOptions;
 }
 
-/** The sbatch arguments these options stand for. */
-export function sbatchResourceArgs(o: SlurmOptions): string[] {
+/**
+ * The sbatch arguments of one job array: the options, with what its nodes' `resources` ask in
+ * their place (one resource class per array, slurm.ts). A stage's `time` is per node and a task
+ * runs `nodesPerTask` of them one after another, so the task's --time is that many times it.
+ */
+export function sbatchResourceArgs(o: SlurmOptions, r: Resources = {}, nodesPerTask = 1): string[] {
+  const gpus = r.gpus ?? 0;
+  const partition = gpus > 0 && o.gpuPartition ? o.gpuPartition : o.partition;
+  const nodeSeconds = r.time !== undefined ? timeSeconds(r.time) : undefined;
+  const time = nodeSeconds !== undefined ? String(Math.ceil((nodeSeconds * Math.max(1, nodesPerTask)) / 60)) : o.time;
+  const mem = r.mem !== undefined ? `${memMegabytes(r.mem)}M` : o.mem;
   return [
-    ...(o.partition ? [`--partition=${o.partition}`] : []),
+    ...(partition ? [`--partition=${partition}`] : []),
     ...(o.account ? [`--account=${o.account}`] : []),
-    ...(o.time ? [`--time=${o.time}`] : []),
-    `--cpus-per-task=${o.cpusPerTask}`,
-    ...(o.mem ? [`--mem=${o.mem}`] : []),
+    ...(time ? [`--time=${time}`] : []),
+    `--cpus-per-task=${r.threads ?? o.cpusPerTask}`,
+    ...(mem ? [`--mem=${mem}`] : []),
+    ...(gpus > 0 ? [`--gres=gpu:${gpus}`] : []),
     ...o.args,
   ];
 }

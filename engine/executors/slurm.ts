@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../store/files.ts';
 import { ownerTag, self } from '../store/owner.ts';
 import type { ExecOutcome, Executor, NodeJob } from './job.ts';
 import { scancelSync, sbatch, scontrolState, squeueByName, TERMINAL_STATES } from './slurm-cli.ts';
+import { describeResources, type Resources } from '../resources.ts';
 import { packTasks } from './slurm-pack.ts';
 import { sbatchResourceArgs, type SlurmOptions } from './slurm-options.ts';
 
@@ -175,15 +176,19 @@ export class SlurmExecutor implements Executor {
     this.flushTimer = undefined;
     const batch = this.pending.splice(0);
     if (!batch.length || this.closed) return;
-    const packed = packTasks(
-      batch.map((w) => ({ w, seconds: w.job.estimateSeconds ?? this.options.unknownNodeSeconds })),
-      { nodesPerJob: this.options.nodesPerJob, taskSeconds: this.options.taskSeconds, minTasks: this.options.minTasks },
-    ).map((t) => t.map((x) => x.w));
-    for (let i = 0; i < packed.length; i += this.options.maxArraySize) await this.submitArray(packed.slice(i, i + this.options.maxArraySize));
+    // One array per resource class: its sbatch options (cores, memory, time, GPUs, partition)
+    // are those its nodes ask for (Snakemake's per-rule resources).
+    for (const { resources, waiters } of byResourceClass(batch)) {
+      const packed = packTasks(
+        waiters.map((w) => ({ w, seconds: w.job.estimateSeconds ?? this.options.unknownNodeSeconds })),
+        { nodesPerJob: this.options.nodesPerJob, taskSeconds: this.options.taskSeconds, minTasks: this.options.minTasks },
+      ).map((t) => t.map((x) => x.w));
+      for (let i = 0; i < packed.length; i += this.options.maxArraySize) await this.submitArray(packed.slice(i, i + this.options.maxArraySize), resources);
+    }
     this.ensurePolling();
   }
 
-  private async submitArray(tasks: Waiter[][]): Promise<void> {
+  private async submitArray(tasks: Waiter[][], resources: Resources | undefined): Promise<void> {
     mkdirSync(this.runDir, { recursive: true });
     const jobFile = join(this.runDir, `${this.arrays++}.json`);
     const doc: SlurmJobFile = {
@@ -207,7 +212,7 @@ export class SlurmExecutor implements Executor {
       // A task on a failed node would otherwise be queued again ~2 min later and overwrite its
       // log; the driver reports it (NODE_FAIL) and the next run resubmits what is missing.
       '--no-requeue',
-      ...sbatchResourceArgs(this.options),
+      ...sbatchResourceArgs(this.options, resources, Math.max(...tasks.map((t) => t.length))),
       `--wrap=exec ${shellQuote(node)} ${shellQuote(bin)} exec ${shellQuote(jobFile)}`,
     ];
     let id: string;
@@ -346,6 +351,18 @@ function readResults(task: Task): TaskResults | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Nodes grouped by what they ask (`resources`), in the order each class first appears. */
+export function byResourceClass<W extends { job: NodeJob }>(batch: W[]): { resources: Resources | undefined; waiters: W[] }[] {
+  const classes = new Map<string, { resources: Resources | undefined; waiters: W[] }>();
+  for (const w of batch) {
+    const name = describeResources(w.job.resources);
+    let c = classes.get(name);
+    if (!c) classes.set(name, (c = { resources: w.job.resources, waiters: [] }));
+    c.waiters.push(w);
+  }
+  return [...classes.values()];
 }
 
 function shellQuote(s: string): string {

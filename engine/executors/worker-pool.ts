@@ -50,7 +50,9 @@ export class WorkerPool {
 
   async run(job: Job, onProgress: (fraction: number, note?: string) => void): Promise<JobResult> {
     const slot = await this.acquire();
-    jobStarted(this.idleCores);
+    // A job of `threads: k` holds k cores: nothing borrows the cores it was given.
+    const cores = Math.max(1, job.threads ?? 1);
+    jobStarted(this.idleCores, cores);
     try {
       return await new Promise<JobResult>((resolve, reject) => {
         const onMessage = (m: WorkerMessage) => {
@@ -78,7 +80,7 @@ export class WorkerPool {
         slot.worker.postMessage(job);
       });
     } finally {
-      jobEnded(this.idleCores);
+      jobEnded(this.idleCores, cores);
       this.release(slot);
     }
   }

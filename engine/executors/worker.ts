@@ -9,6 +9,10 @@ let lastProgress = 0;
 
 port.on('message', async (job: Job) => {
   const post = (m: WorkerMessage) => port.postMessage(m);
+  // This thread's own copy of the environment (Node gives each worker one): the GPUs the pool
+  // gave this job, for the stage and the programs it starts; the thread runs one job at a time.
+  const cudaBefore = process.env.CUDA_VISIBLE_DEVICES;
+  if (job.gpuDevices?.length) process.env.CUDA_VISIBLE_DEVICES = job.gpuDevices.join(',');
   try {
     const result = await runJob(job, (fraction, note) => {
       // Throttled: a tight training loop may report every epoch.
@@ -25,5 +29,8 @@ port.on('message', async (job: Job) => {
     const cache = job.outDir.split(/[\\/]staging[\\/]/)[0];
     const fault = describeFsFault(e, [cachePlace(cache)], job.outDir);
     post({ type: 'error', jobId: job.jobId, failure: fault ? { ...failure, message: fault, fsFault: true } : failure });
+  } finally {
+    if (cudaBefore === undefined) delete process.env.CUDA_VISIBLE_DEVICES;
+    else process.env.CUDA_VISIBLE_DEVICES = cudaBefore;
   }
 });
