@@ -49,14 +49,21 @@ descendants() {
   for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do echo "$c"; descendants "$c"; done
 }
 
-# slurmstepd processes of node $1 (slurmd passes its environment on: up.sh starts each slurmd with
-# PIPELINE_SLURM_NODE=<name> beside SLURM_CONF)
+# slurmstepd processes of this cluster (their environment has its SLURM_CONF); of node $1 only: those
+# whose job (cmdline "slurmstepd: [<job id>.<step>]") squeue places on that node
 node_stepds() {
-  local p env
+  local p env ids="" cmd
+  if [ -n "${1:-}" ]; then
+    ids=" $(SLURM_CONF="$DIR/slurm.conf" squeue --noheader --nodelist="$1" --format=%A 2>/dev/null | tr '\n' ' ')"
+  fi
   for p in $(pgrep -x slurmstepd 2>/dev/null); do
     env="$(tr '\0' '\n' 2>/dev/null <"/proc/$p/environ")" || continue
     grep -qx "SLURM_CONF=$DIR/slurm.conf" <<<"$env" || continue
-    if [ -z "${1:-}" ] || grep -qx "PIPELINE_SLURM_NODE=$1" <<<"$env"; then echo "$p"; fi
+    if [ -n "${1:-}" ]; then
+      cmd="$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+      [[ "$cmd" =~ \[([0-9]+)\. ]] && [[ "$ids" == *" ${BASH_REMATCH[1]} "* ]] || continue
+    fi
+    echo "$p"
   done
 }
 
@@ -69,6 +76,7 @@ node_crash() {
     alive_as "$f" bash && kill -KILL "$(cat "$f")" 2>/dev/null
   else
     if p="$(node_slurmd_pid "$1")"; then pids+=("$p"); fi
+    # before slurmd goes (squeue tells which jobs run there)
     for p in $(node_stepds "$1"); do pids+=("$p" $(descendants "$p")); done
     [ "${#pids[@]}" -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null
   fi
