@@ -68,6 +68,16 @@ done
 for p in "${ns_inits[@]}"; do kill -KILL "$p" 2>/dev/null; done
 # job steps (slurmstepd) of this cluster that outlived slurmd
 for p in $(node_stepds); do kill -KILL "$p" 2>/dev/null; done
+# daemons of this cluster no pid file names (an up.sh interrupted between starting one and
+# recording it): any slurmd, slurmctld or namespace wrapper started with this slurm.conf
+for p in $(pgrep -x 'slurmd|slurmctld|unshare|bash' 2>/dev/null); do
+  args="$( { tr '\0' '\n' <"/proc/$p/cmdline"; } 2>/dev/null)" || continue
+  # the daemons have the conf as an argument of its own; the wrappers, in up.sh's command string
+  if grep -qxF -e "$CONF" <<<"$args" || grep -qF -e "slurmd -D -f '$CONF' -N " <<<"$args"; then
+    echo "slurm-down: $(cat "/proc/$p/comm" 2>/dev/null) ($p) of this cluster had no pid file; SIGKILL" >&2
+    kill -KILL "$p" 2>/dev/null
+  fi
+done
 for n in $(node_names); do rm -f "$(node_pidfile "$n")" "$DIR/run/slurmd-$n.nspid"; done
 rm -f "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" "$DIR/munge/munged.pid" "$DIR/cluster.env"
 

@@ -290,7 +290,7 @@ for n in "${NAMES[@]}"; do
       bash -c "hostname $n; slurmd -D -f '$CONF' -N $n; true" </dev/null >>"$log" 2>&1 &
     us=$!
     init=""
-    for _ in $(seq 50); do init="$(pgrep -P "$us" -x bash | head -n1)"; [ -n "$init" ] && break; sleep 0.02; done
+    for _ in $(seq 100); do init="$(pgrep -P "$us" -x bash | head -n1 || true)"; [ -n "$init" ] && break; sleep 0.02; done
     [ -n "$init" ] || die "unshare for node $n did not start; $(tail -n 20 "$log" 2>/dev/null)"
     echo "$init" >"$DIR/run/ns-$n.pid"
     for _ in $(seq 100); do node_alive "$n" && break; sleep 0.05; done
