@@ -15,6 +15,7 @@ import {
   runCommand,
   showCommand,
   verifyCommand,
+  placement,
   type RunSummary,
   type TargetOptions,
 } from './engine/commands.ts';
@@ -61,6 +62,8 @@ function printSummary(s: RunSummary, verb: string, explain: boolean, debug = fal
     ? [`${s.nodes.filter((n) => n.status === 'would-run').length} to run`, `${s.cached} cached`]
     : [`${s.ran} ran`, `${s.cached} cached`, `${s.failed} failed`, ...(s.skipped ? [`${s.skipped} skipped`] : [])];
   err.write(`${s.target} (${s.profile}): ${parts.join(', ')} in ${s.seconds.toFixed(2)} s\n`);
+  const placed = placement(s.nodes);
+  if (placed) err.write(`${placed}\n`);
   for (const p of s.published) err.write(`report: ${p}/README.md\n`);
   // A full or read-only cache fails every node in flight the same way: said once.
   const fsFaults = s.failures.filter((f) => isFsFaultMessage(f.message));

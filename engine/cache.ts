@@ -32,7 +32,10 @@ export { isSafeOutputName, outputsDigest, type OutputFile } from './outputs.ts';
 export interface ExecutorRecord {
   name: string;
   job?: string;
+  /** The machine's host name as the job saw it (os.hostname()). */
   host?: string;
+  /** The Slurm node the job ran on (SLURMD_NODENAME; several nodes may share one host). */
+  node?: string;
   log?: string;
   /** The job's final state when it did not commit the node (TIMEOUT, CANCELLED, ...). */
   state?: string;

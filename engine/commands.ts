@@ -6,6 +6,7 @@ export { graphCommand } from './commands/graph.ts';
 export { listCommand } from './commands/list.ts';
 export { planCommand } from './commands/plan.ts';
 export { runCommand } from './commands/run.ts';
+export { placement } from './commands/shared.ts';
 export type { RunSummary, TargetOptions } from './commands/shared.ts';
 export { showCommand } from './commands/show.ts';
 export { verifyCommand, type VerifyResult } from './commands/verify.ts';

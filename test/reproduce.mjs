@@ -3,7 +3,7 @@
 // report's results.json are identical; then re-executes a sample of nodes with `verify`.
 // Usage: node test/reproduce.mjs [target=paper] [profile=quick] [sample=0.2]
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,14 @@ console.log(`identical: ${compared} node keys and output digests, ${reports} res
 if (process.env.PIPELINE_FIGURES_DIR) {
   cpSync(join(a.dir, 'reports'), process.env.PIPELINE_FIGURES_DIR, { recursive: true });
   console.log(`reports of build a kept in ${process.env.PIPELINE_FIGURES_DIR}`);
+}
+// The 3-node Slurm test (test/e2e/slurm-nodes.test.ts) compares its paper quick build with these
+// keys and digests instead of building the paper locally once more.
+if (process.env.PIPELINE_PAPER_QUICK_DIGESTS && target === 'paper' && profile === 'quick') {
+  const out = {};
+  for (const n of a.summary.nodes) if (n.key && !n.shared) out[n.id] = `${n.key}:${digestOf(a.dir, n.key)}`;
+  writeFileSync(process.env.PIPELINE_PAPER_QUICK_DIGESTS, JSON.stringify(out));
+  console.log(`keys and digests of build a kept in ${process.env.PIPELINE_PAPER_QUICK_DIGESTS}`);
 }
 const v = spawnSync(process.execPath, [bin, 'verify', target, '--sample', sample], { cwd: a.dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
 process.stdout.write(v.stdout);

@@ -34,7 +34,9 @@ export async function execCommand(file: string, opts: { task?: number } = {}): P
   const cache = new Cache(jf.cacheDir);
   const jobId = process.env.SLURM_ARRAY_JOB_ID ? `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` : process.env.SLURM_JOB_ID;
   const closeLease = cache.openLease('exec', jobId ? `slurm ${jobId}` : file);
-  const results: TaskResults = { host: hostname(), nodes: {} };
+  // Several Slurm nodes may share a host (scripts/slurm/up.sh --nodes N): the node name says which ran it.
+  const slurmNode = process.env.SLURMD_NODENAME;
+  const results: TaskResults = { host: hostname(), ...(slurmNode ? { node: slurmNode } : {}), nodes: {} };
   const save = () => writeFileAtomic(resultFile(file, index), JSON.stringify(results));
   const cpus = Math.max(1, Number(process.env.SLURM_CPUS_PER_TASK ?? 1) || 1);
   const worker = await ensureBundle(join(jf.packageRoot, 'engine', 'executors', 'worker.ts'), { buildDir: jf.buildDir, root: jf.packageRoot });
@@ -45,7 +47,7 @@ export async function execCommand(file: string, opts: { task?: number } = {}): P
   const side = Math.max(1, Math.floor(cpus / threads));
   const pool = new WorkerPool(Math.min(gpus > 0 ? 1 : side, nodes.length), worker.file);
   const limit = pLimit(pool.size);
-  const record = { name: 'slurm', ...(jobId ? { job: jobId } : {}), host: hostname(), log: logFile(file, index) };
+  const record = { name: 'slurm', ...(jobId ? { job: jobId } : {}), host: hostname(), ...(slurmNode ? { node: slurmNode } : {}), log: logFile(file, index) };
   try {
     await Promise.all(
       nodes.map((node, i) =>

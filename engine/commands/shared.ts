@@ -78,6 +78,19 @@ export function summarise(
   };
 }
 
+/**
+ * Where a cluster run's nodes ran, counted per Slurm node ("ran on n1: 12, n2: 9, here: 4"): the
+ * nodes that ran in this process (light ones) count as "here". Nothing for a local run.
+ */
+export function placement(nodes: NodeResult[]): string | undefined {
+  const ran = nodes.filter((n) => n.status === 'ran' && !n.shared);
+  if (!ran.some((n) => n.executor?.node)) return undefined;
+  const count = new Map<string, number>();
+  for (const n of ran) count.set(n.executor?.node ?? 'here', (count.get(n.executor?.node ?? 'here') ?? 0) + 1);
+  const names = [...count.keys()].sort((a, b) => (a === 'here' ? 1 : b === 'here' ? -1 : a.localeCompare(b, 'en', { numeric: true })));
+  return `ran on ${names.map((k) => `${k}: ${count.get(k)}`).join(', ')}`;
+}
+
 /** "fig3/ntk[N=128,d0=1]" -> "ntk": the config stage of a node id. */
 function stageOfId(id: string): string {
   return id.replace(/^[\w-]+\//, '').replace(/\[.*$/, '');

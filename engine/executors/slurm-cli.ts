@@ -10,6 +10,8 @@ export interface TaskState {
   id: string;
   state: string;
   reason: string;
+  /** The node(s) it runs or ran on (squeue %N); empty while pending. */
+  nodes: string;
   comment: string;
 }
 
@@ -40,7 +42,7 @@ export async function sbatch(args: string[]): Promise<string> {
 
 /** Every task of jobs with this name, one line per array task (-r), finished ones included while Slurm keeps them. */
 export async function squeueByName(name: string, states = 'all'): Promise<TaskState[]> {
-  const out = await run('squeue', ['--noheader', '-r', `--states=${states}`, `--name=${name}`, '--format=%i|%T|%r|%k']);
+  const out = await run('squeue', ['--noheader', '-r', `--states=${states}`, `--name=${name}`, '--format=%i|%T|%r|%N|%k']);
   return parseSqueue(out);
 }
 
@@ -48,19 +50,21 @@ export function parseSqueue(out: string): TaskState[] {
   const rows: TaskState[] = [];
   for (const line of out.split('\n')) {
     if (!line.trim()) continue;
-    const [id, state, reason, ...comment] = line.trim().split('|');
-    rows.push({ id, state, reason: reason ?? '', comment: comment.join('|') });
+    // The comment is free text, so it comes last and keeps any '|' it has.
+    const [id, state, reason, nodes, ...comment] = line.trim().split('|');
+    rows.push({ id, state, reason: reason ?? '', nodes: nodes ?? '', comment: comment.join('|') });
   }
   return rows;
 }
 
 /** A job's state from scontrol, or undefined when Slurm no longer knows it. */
-export async function scontrolState(id: string): Promise<{ state: string; reason: string } | undefined> {
+export async function scontrolState(id: string): Promise<{ state: string; reason: string; nodes: string } | undefined> {
   try {
     const out = await run('scontrol', ['show', 'job', '-o', id]);
     const state = /JobState=(\S+)/.exec(out)?.[1];
     const reason = /Reason=(\S+)/.exec(out)?.[1] ?? '';
-    return state ? { state, reason } : undefined;
+    const nodes = /\bNodeList=(\S+)/.exec(out)?.[1] ?? '';
+    return state ? { state, reason, nodes: nodes === '(null)' ? '' : nodes } : undefined;
   } catch (e) {
     if (/Invalid job id/i.test((e as Error).message)) return undefined;
     throw e;

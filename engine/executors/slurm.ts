@@ -37,6 +37,8 @@ export interface SlurmJobFile {
 /** What `pipeline exec` reports per node, beside the job file (<file>.<task>.result.json). */
 export interface TaskResults {
   host: string;
+  /** The Slurm node the task ran on (SLURMD_NODENAME). */
+  node?: string;
   nodes: Record<string, { status: 'ran' | 'cached' | 'failed' | 'locked'; error?: string; holder?: string; seconds?: number }>;
 }
 
@@ -60,6 +62,8 @@ interface Task {
   index: number;
   waiters: Waiter[];
   state: string;
+  /** The Slurm node squeue placed it on (known once it started). */
+  node?: string;
   seen: boolean;
   since: number;
 }
@@ -289,12 +293,15 @@ export class SlurmExecutor implements Executor {
         let state = row?.state;
         if (!row) {
           if (!task.seen && Date.now() - task.since < UNSEEN_GRACE_MS) continue;
-          state = (await scontrolState(task.id).catch(() => undefined))?.state ?? 'ENDED (no longer known to Slurm)';
+          const known = await scontrolState(task.id).catch(() => undefined);
+          if (known?.nodes) task.node = known.nodes;
+          state = known?.state ?? 'ENDED (no longer known to Slurm)';
           if (!TERMINAL_STATES.has(state) && !state.startsWith('ENDED')) continue;
         }
         task.seen = true;
+        if (row?.nodes) task.node = row.nodes;
         if (state && !TERMINAL_STATES.has(state) && !state.startsWith('ENDED')) {
-          if (state !== task.state) for (const w of task.waiters) w.onProgress(0, `slurm ${task.id} ${state}`);
+          if (state !== task.state) for (const w of task.waiters) w.onProgress(0, `slurm ${task.id} ${state}${task.node ? ` on ${task.node}` : ''}`);
           task.state = state;
           continue;
         }
@@ -315,7 +322,11 @@ export class SlurmExecutor implements Executor {
   /** A node's outcome: the cache entry first, then what the task said, then the Slurm state. */
   private resolveWaiter(w: Waiter, task: Task, results: TaskResults | undefined, state: string): void {
     const log = logFile(task.jobFile, task.index);
-    const record: ExecutorRecord = { name: 'slurm', job: task.id, ...(results?.host ? { host: results.host } : {}), log };
+    // The node as the task said it (SLURMD_NODENAME), else as squeue last placed it: a node that
+    // crashed before its task wrote anything is still named.
+    const node = results?.node ?? task.node;
+    const record: ExecutorRecord = { name: 'slurm', job: task.id, ...(results?.host ? { host: results.host } : {}), ...(node ? { node } : {}), log };
+    const where = `slurm job ${task.id}${node ? ` on node ${node}` : ''}`;
     const r = results?.nodes[w.job.key];
     const meta = this.cache.checkedMeta(w.job.key);
     if (meta && (!w.job.force || r?.status === 'ran')) {
@@ -323,10 +334,10 @@ export class SlurmExecutor implements Executor {
     } else if (r?.status === 'locked') {
       w.resolve({ status: 'locked', holder: r.holder ?? 'another process' });
     } else if (r?.status === 'failed') {
-      w.resolve({ status: 'failed', failure: { message: `${r.error ?? 'failed'} (slurm job ${task.id}; log: ${log})` }, executor: record });
+      w.resolve({ status: 'failed', failure: { message: `${r.error ?? 'failed'} (${where}; log: ${log})` }, executor: record });
     } else {
       const tail = existsSync(log) ? `; log: ${log}` : '';
-      w.resolve({ status: 'failed', failure: { message: `slurm job ${task.id} ended in state ${state} without committing this node${tail}` }, executor: { ...record, state } });
+      w.resolve({ status: 'failed', failure: { message: `${where} ended in state ${state} without committing this node${tail}` }, executor: { ...record, state } });
     }
   }
 

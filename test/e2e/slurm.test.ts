@@ -65,7 +65,8 @@ test('a stage that fails in a job is a failed node with its message and the job 
   const bad = JSON.parse(r.stdout).nodes.find((n: { stage: string }) => n.stage === 'bad');
   assert.is(bad.status, 'failed');
   assert.match(bad.error, /boom: deliberate failure/);
-  assert.match(bad.error, /slurm job \d+_\d+; log: /);
+  assert.match(bad.error, /slurm job \d+_\d+ on node \S+; log: /);
+  assert.ok(bad.executor?.node, 'the failed node names the Slurm node its job ran on');
 });
 
 test('a scancelled job fails its nodes with the state CANCELLED; a rerun completes them', async () => {
