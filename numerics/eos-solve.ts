@@ -12,6 +12,7 @@
  */
 import { andersonFixedPoint } from './anderson.ts';
 import { adaptiveKernel, eosMap, type EosProblem } from './eos.ts';
+import type { Matrix } from './matrix.ts';
 import { kernelNC1, type KernelNC1 } from './nc1.ts';
 import { newtonKrylov } from './newton-krylov.ts';
 
@@ -126,8 +127,17 @@ export function solveEos(p: EosProblem, opts: EosSolveOptions): { steps: EosStep
   const d = p.X.cols;
   let sigma: Float64Array = new Float64Array(d * d);
   for (let i = 0; i < d; i++) sigma[i * d + i] = p.sigw2 / d;
+  // Q1 of the last evaluated points: the step record needs Q1 at the accepted Σ, which was always
+  // evaluated (the fast solver's best point, scipy's last iterate), so it is not computed again.
+  const recent: { x: Float64Array; Q1: Matrix }[] = [];
+  const sameValues = (a: Float64Array, b: Float64Array) => {
+    if (a === b) return true;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  };
   const record = (step: number, chi: number | null, r: Omit<FactorResult, 'x'>, seconds: number): EosStep => {
-    const { Q1 } = adaptiveKernel(p, sigma);
+    const Q1 = recent.find((e) => sameValues(e.x, sigma))?.Q1 ?? adaptiveKernel(p, sigma).Q1;
+    recent.length = 0;
     const nc = kernelNC1(Q1, opts.classSizes);
     let tr = 0;
     for (let i = 0; i < d; i++) tr += sigma[i * d + i];
@@ -152,7 +162,12 @@ export function solveEos(p: EosProblem, opts: EosSolveOptions): { steps: EosStep
   const path: Float64Array[] = [sigma];
   opts.schedule.forEach((chi, k) => {
     const start = performance.now();
-    const G = (x: Float64Array) => eosMap(p, x, chi).sigmaNew;
+    const G = (x: Float64Array) => {
+      const e = eosMap(p, x, chi, true);
+      recent.unshift({ x: Float64Array.from(x), Q1: e.Q1! });
+      if (recent.length > 2) recent.pop();
+      return e.sigmaNew;
+    };
     const F = (x: Float64Array) => {
       const g = G(x);
       return x.map((v, i) => v - g[i]);
