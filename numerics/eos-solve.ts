@@ -60,10 +60,12 @@ export const FAST: Readonly<{ predictorPoints: number; memory: number; maxEvalua
   maxEvaluations: 30,
   /** The fast solver aims at target × f_tol (≤ 1), and accepts anything ≤ f_tol when its budget ends. */
   /**
-   * Why f_tol/100: accepting at f_tol itself moved fig7-like NC1 by up to 0.05 dex from the scipy
-   * path (which overshoots to 1e-7); at f_tol/100 with the image predictor, by 3e-4 dex.
+   * Why f_tol/1000: NC1 is sensitive to Σ far below f_tol. On fig7's problem (N = 1024, d0 = 128),
+   * against a solve to f_tol = 1e-9, the final log10 NC1 of this solver is off by 1.3e-5 at
+   * f_tol/1000 (29 evaluations), 1.5e-4 at f_tol/100 (26), and the scipy path at f_tol = 5e-4 by
+   * 1.6e-3; accepting at f_tol itself moved N = 256 NC1 by 0.05 dex.
    */
-  target: 0.01,
+  target: 0.001,
   /** Extrapolate through Σ_new(Σ_k) rather than Σ_k (see FactorResult.image). */
   predictFromImage: true,
 };
