@@ -51,7 +51,7 @@ export interface EosSolveOptions {
 }
 
 /** The fast solver's knobs; fixed (not params) so a config names only the solver. */
-export const FAST: Readonly<{ predictorPoints: number; memory: number; maxEvaluations: number; target: number; predictFromImage: boolean }> = {
+export const FAST: Readonly<{ predictorPoints: number; memory: number; maxEvaluations: number; target: number; polishEvaluations: number; predictFromImage: boolean }> = {
   /** Solutions the predictor interpolates (3: quadratic in 1/χ). */
   predictorPoints: 3,
   /** Anderson history. */
@@ -66,6 +66,8 @@ export const FAST: Readonly<{ predictorPoints: number; memory: number; maxEvalua
    * 1.6e-3; accepting at f_tol itself moved N = 256 NC1 by 0.05 dex.
    */
   target: 0.001,
+  /** Once within f_tol, at most this many more evaluations aiming at the target (it may be below rounding). */
+  polishEvaluations: 3,
   /** Extrapolate through Σ_new(Σ_k) rather than Σ_k (see FactorResult.image). */
   predictFromImage: true,
 };
@@ -108,7 +110,7 @@ function scipyFactor(F: (x: Float64Array) => Float64Array, x0: Float64Array, opt
 
 function fastFactor(G: (x: Float64Array) => Float64Array, F: (x: Float64Array) => Float64Array, x0: Float64Array, opts: EosSolveOptions): FactorResult {
   const fast = { ...FAST, ...opts.fast };
-  const a = andersonFixedPoint(G, x0, { fTol: fast.target * opts.fTol, maxEvaluations: fast.maxEvaluations, memory: fast.memory });
+  const a = andersonFixedPoint(G, x0, { fTol: fast.target * opts.fTol, maxEvaluations: fast.maxEvaluations, memory: fast.memory, acceptTol: opts.fTol, polishEvaluations: fast.polishEvaluations });
   if (a.residualMax <= opts.fTol) return { x: a.x, image: fast.predictFromImage ? a.x.map((v, i) => v - a.Fx[i]) : undefined, converged: true, residualMax: a.residualMax, solver: 'fast', evaluations: a.evaluations, newtonEvaluations: 0, newtonIterations: 0 };
   // Fallback: the scipy Newton–Krylov from the best point, reusing its residual.
   const r = newtonKrylov(F, a.x, { fTol: opts.fTol, maxiter: opts.maxiter, f0: a.Fx });
