@@ -4,6 +4,7 @@
  * `solver: scipy` (the original's Newton–Krylov) — through `pipeline diff`, and prints per cell the
  * |Δ log10 NC1 mean| between them, largest first, then the largest of all. Both builds go to the
  * cache, so a rerun costs nothing and a full-profile run can be resumed where it stopped.
+ * `pipeline diff` also writes its side-by-side report to reports/diffs/<target>/.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -32,7 +33,7 @@ if (!eosStages.length) {
 const passOn = ['--profile', '--cache-dir', '--jobs'].flatMap((k) => (opt(k) ? [k, opt(k)!] : []));
 const cli = [join(root, 'bin', 'pipeline.mjs'), 'diff', target, ...passOn, ...eosStages.flatMap((s) => ['--set', `stages.${s}.params.solver=scipy`]), '--field', 'log10_nc1_mean', '--json'];
 console.error(`building ${target}${profile ? ` (${profile})` : ''} with solver fast, then with solver scipy on ${eosStages.join(', ')} …`);
-const r = spawnSync(process.execPath, cli, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
+const r = spawnSync(process.execPath, cli, { cwd: process.cwd(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
 if (r.status !== 0) process.exit(r.status ?? 1);
 const report = JSON.parse(r.stdout) as { diff: ResultsDiff };
 const cells = report.diff.cells
