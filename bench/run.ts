@@ -4,6 +4,7 @@
  * that ../shared/bench-original/run.sh writes. Without it, ratios use DESIGN §7's figures from
  * another day's machine, labelled so. Writes bench/results.json. Never part of `npm test`.
  * Run one group: npm run bench -- kernels | linalg | eos | train | engine | fig3 | fig8 | fig1
+ * (eos: one solve N=1024 d0=128 and a fig6 cell N=2048 with both EoS solvers, minutes)
  * (no group: all of them; fig1 is the full profile cold, minutes).
  */
 import { spawnSync } from 'node:child_process';
@@ -143,41 +144,71 @@ if (want('linalg') || want('eos')) {
     }
   }
   if (want('eos')) {
-    // Two Gaussian classes, d0 = 128, 24 annealing factors, f_tol 5e-4: the fig7 problem at
-    // N = 1024 (the original's bench), and N = 2048 (fig6's size) on the fast machine-default paths.
-    const problemOf = (n: number) => {
-      const d0 = 128;
-      const X = matrix(n, d0);
+    const { backend } = await import('../numerics/backend.ts');
+    const { eosMap } = await import('../numerics/eos.ts');
+    const { EOS_SOLVERS } = await import('../numerics/eos-solve.ts');
+    // fig7's problem (N = 1024, d0 = 128, balanced) and fig6's costliest cell shape (N = 2048,
+    // d0 = 128, classes 256/1792): two Gaussian classes, 24 annealing factors, f_tol 5e-4.
+    const shapes = [
+      { N: 1024, d0: 128, sizes: [512, 512] },
+      { N: 2048, d0: 128, sizes: [256, 1792] },
+    ];
+    const problemOf = ({ N, d0, sizes }: (typeof shapes)[number]) => {
+      const X = matrix(N, d0);
       new Rng(0).fillNormal(X.data);
-      for (let i = 0; i < n; i++) for (let k = 0; k < d0; k++) X.data[i * d0 + k] = 0.5 * X.data[i * d0 + k] + (i < n / 2 ? -2 : 2);
-      const y = new Float64Array(n).map((_, i) => (i < n / 2 ? -1 : 1));
+      for (let i = 0; i < N; i++) for (let k = 0; k < d0; k++) X.data[i * d0 + k] = 0.5 * X.data[i * d0 + k] + (i < sizes[0] ? -2 : 2);
+      const y = new Float64Array(N).map((_, i) => (i < sizes[0] ? -1 : 1));
       return { X, y, sig2: 1e-6, sigw2: 1, siga2: 1 / 128, compat: false };
     };
     const ref = orig('eos_N1024_d128', 'seconds', 1000);
-    // ort touches no OpenBLAS: its run is what a machine without libopenblas-dev gets. The bars
-    // of issue 19: fast solver on ort <= 0.12x the original, on OpenBLAS <= 0.10x.
     const bars: Record<string, number> = { ort: 0.12, native: 0.1 };
-    const runs = [
-      ...(ort ? [{ l: ort, threads: 1 }, { l: ort, threads: 2 }] : []),
-      ...(native ? [{ l: native, threads: 1 }, { l: native, threads: 2 }] : []),
-    ];
-    for (const n of [1024, 2048]) {
-      console.log(`\n# EoS solve N = ${n}, d0 = 128, 24 annealing steps${n === 1024 ? ' (the fig7 problem)' : ' (fig6 size)'}: the fast solver and the scipy-exact one`);
-      const p = problemOf(n);
-      for (const solver of ['fast', 'scipy'] as const) {
-        // scipy at N = 2048 costs minutes: once, on the first backend, for the evaluation count.
-        for (const { l, threads } of n === 2048 && solver === 'scipy' ? runs.slice(0, 1) : runs) {
+    // The default backend (what a run here uses) and ort explicitly (a fresh machine's default).
+    const defaultBackend = backend();
+    const backends = [defaultBackend, ...(ort && ort.name !== defaultBackend.name ? [ort] : [])];
+    for (const shape of shapes) {
+      const p = problemOf(shape);
+      const tag = `N=${shape.N} d0=${shape.d0} ${shape.sizes.join('/')}`;
+      console.log(`\n# EoS solve ${tag}, 24 annealing steps, both solvers (fast: the default; scipy: the original's Newton–Krylov)`);
+      for (const l of backends) {
+        const name = `${l.name}${l === defaultBackend ? ' (default)' : ''}, 1 thread`;
+        // One evaluation on its own, min of 3 (the machine is shared).
+        const S = new Float64Array(shape.d0 * shape.d0);
+        for (let i = 0; i < shape.d0; i++) S[i * shape.d0 + i] = 1 / shape.d0;
+        const evalMs = withBackend(l, () =>
+          l.withThreads(1, () => {
+            const ts: number[] = [];
+            for (let k = 0; k < 3; k++) {
+              const t = performance.now();
+              eosMap(p, S, 1000);
+              ts.push(performance.now() - t);
+            }
+            return Math.min(...ts);
+          }),
+        );
+        line(`EoS one residual evaluation ${tag}, ${name}`, evalMs);
+        for (const solver of EOS_SOLVERS) {
           const t = performance.now();
-          const r = withBackend(l, () => l.withThreads(threads, () => solveEos(p, { schedule: defaultSchedule(), fTol: 5e-4, maxiter: 100, classSizes: [n / 2, n / 2], solver })));
+          const r = withBackend(l, () => l.withThreads(1, () => solveEos(p, { schedule: defaultSchedule(), fTol: 5e-4, maxiter: 100, classSizes: shape.sizes, solver })));
           const ms = performance.now() - t;
           const evals = r.steps.reduce((s, x) => s + x.evaluations, 0);
-          const name = `${l.name}, ${threads} thread${threads > 1 ? 's' : ''}`;
-          const bar = n === 1024 && solver === 'fast' && bars[l.name] !== undefined ? { ratio: bars[l.name] } : undefined;
-          line(`EoS N=${n} d0=128, solver ${solver}, ${name}`, ms, n === 1024 ? ref : undefined, bar);
-          console.log(`   ${evals} residual evaluations (${(ms / evals).toFixed(1)} ms each)${n === 1024 ? `; original: ${original.eos_N1024_d128?.residual_evaluations ?? '?'}` : ''}; per step: ${r.steps.slice(1).map((s) => s.evaluations).join(' ')}; all converged: ${r.steps.every((s) => s.converged)}; final NC1 ${r.steps.at(-1)!.Q1_nc1.nc1.toExponential(6)}`);
-          results[`EoS N=${n} ${solver}, ${name}`] = { ms, evaluations: evals, ms_per_evaluation: ms / evals, per_step: r.steps.slice(1).map((s) => s.evaluations), final_nc1: r.steps.at(-1)!.Q1_nc1.nc1 };
+          const isFig7 = shape.N === 1024;
+          line(`EoS solve ${tag}, ${solver}, ${name}`, ms, isFig7 ? ref : undefined, isFig7 && solver === 'fast' && bars[l.name] !== undefined ? { ratio: bars[l.name] } : undefined);
+          const fellBack = r.steps.filter((s) => s.solver === 'fast+scipy').length;
+          console.log(`   ${evals} residual evaluations${isFig7 ? ` (original: ${original.eos_N1024_d128?.residual_evaluations ?? '?'})` : ''}, ${(ms / 1000 / evals).toFixed(3)} s per evaluation (solve time / evaluations); per step: ${r.steps.slice(1).map((s) => s.evaluations).join(' ')}; all converged: ${r.steps.every((s) => s.converged)}${fellBack ? `; ${fellBack} steps fell back to scipy` : ''}`);
+          results[`EoS evaluations, ${tag}, ${solver}, ${name}`] = { total: evals, seconds_per_evaluation: ms / 1000 / evals, per_step: r.steps.slice(1).map((s) => s.evaluations), final_nc1: r.steps.at(-1)!.Q1_nc1.nc1, ...(isFig7 ? { original_total: original.eos_N1024_d128?.residual_evaluations } : {}) };
         }
       }
+    }
+    // Both cores for one solve (the fast solver; a pipeline run gives one node both cores when it is the only one ready).
+    console.log('\n# EoS solve N=1024 d0=128, fast solver, 2 threads');
+    const p = problemOf(shapes[0]);
+    for (const l of [ort, native, jsLinalg]) {
+      if (!l) continue;
+      const t = performance.now();
+      const r = withBackend(l, () => l.withThreads(2, () => solveEos(p, { schedule: defaultSchedule(), fTol: 5e-4, maxiter: 100, classSizes: shapes[0].sizes, solver: 'fast' })));
+      const ms = performance.now() - t;
+      line(`EoS solve N=1024 d0=128 512/512, fast, ${l.name}, 2 threads`, ms, ref);
+      console.log(`   ${r.steps.reduce((s, x) => s + x.evaluations, 0)} residual evaluations`);
     }
   }
 }

@@ -20,6 +20,12 @@ export interface AndersonOptions {
   memory?: number;
   /** Stop early (not converged) once ‖F‖∞ exceeds this multiple of the best seen: divergence. */
   divergenceFactor?: number;
+  /**
+   * A looser tolerance the caller would accept: once the best point is within it, at most
+   * polishEvaluations more are spent aiming at fTol (fTol may lie below the rounding floor).
+   */
+  acceptTol?: number;
+  polishEvaluations?: number;
 }
 
 export interface AndersonResult {
@@ -110,7 +116,12 @@ export function andersonFixedPoint(G: (x: Float64Array) => Float64Array, x0: Flo
   let best = { x, f, r };
   const dF: Float64Array[] = [];
   const dG: Float64Array[] = [];
-  while (r > opts.fTol && evaluations < opts.maxEvaluations) {
+  let budget = opts.maxEvaluations;
+  const polish = () => {
+    if (opts.acceptTol !== undefined && best.r <= opts.acceptTol) budget = Math.min(budget, evaluations + (opts.polishEvaluations ?? 3));
+  };
+  polish();
+  while (r > opts.fTol && evaluations < budget) {
     // x⁺ = G(x) − ΔG γ (β = 1: the undamped map, the right choice for a contraction).
     const next = Float64Array.from(g);
     if (dF.length) {
@@ -145,6 +156,7 @@ export function andersonFixedPoint(G: (x: Float64Array) => Float64Array, x0: Flo
     r = rNext;
     if (r < best.r) best = { x, f, r };
     if (r > divergence * best.r) break;
+    polish();
   }
   return { x: best.x, Fx: best.f, converged: best.r <= opts.fTol, evaluations, residualMax: best.r };
 }

@@ -12,6 +12,7 @@
  */
 import { andersonFixedPoint } from './anderson.ts';
 import { adaptiveKernel, eosMap, type EosProblem } from './eos.ts';
+import type { Matrix } from './matrix.ts';
 import { kernelNC1, type KernelNC1 } from './nc1.ts';
 import { newtonKrylov } from './newton-krylov.ts';
 
@@ -50,7 +51,7 @@ export interface EosSolveOptions {
 }
 
 /** The fast solver's knobs; fixed (not params) so a config names only the solver. */
-export const FAST: Readonly<{ predictorPoints: number; memory: number; maxEvaluations: number; target: number; predictFromImage: boolean }> = {
+export const FAST: Readonly<{ predictorPoints: number; memory: number; maxEvaluations: number; target: number; polishEvaluations: number; predictFromImage: boolean }> = {
   /** Solutions the predictor interpolates (3: quadratic in 1/χ). */
   predictorPoints: 3,
   /** Anderson history. */
@@ -59,10 +60,14 @@ export const FAST: Readonly<{ predictorPoints: number; memory: number; maxEvalua
   maxEvaluations: 30,
   /** The fast solver aims at target × f_tol (≤ 1), and accepts anything ≤ f_tol when its budget ends. */
   /**
-   * Why f_tol/100: accepting at f_tol itself moved fig7-like NC1 by up to 0.05 dex from the scipy
-   * path (which overshoots to 1e-7); at f_tol/100 with the image predictor, by 3e-4 dex.
+   * Why f_tol/1000: NC1 is sensitive to Σ far below f_tol. On fig7's problem (N = 1024, d0 = 128),
+   * against a solve to f_tol = 1e-9, the final log10 NC1 of this solver is off by 1.3e-5 at
+   * f_tol/1000 (29 evaluations), 1.5e-4 at f_tol/100 (26), and the scipy path at f_tol = 5e-4 by
+   * 1.6e-3; accepting at f_tol itself moved N = 256 NC1 by 0.05 dex.
    */
-  target: 0.01,
+  target: 0.001,
+  /** Once within f_tol, at most this many more evaluations aiming at the target (it may be below rounding). */
+  polishEvaluations: 3,
   /** Extrapolate through Σ_new(Σ_k) rather than Σ_k (see FactorResult.image). */
   predictFromImage: true,
 };
@@ -105,7 +110,7 @@ function scipyFactor(F: (x: Float64Array) => Float64Array, x0: Float64Array, opt
 
 function fastFactor(G: (x: Float64Array) => Float64Array, F: (x: Float64Array) => Float64Array, x0: Float64Array, opts: EosSolveOptions): FactorResult {
   const fast = { ...FAST, ...opts.fast };
-  const a = andersonFixedPoint(G, x0, { fTol: fast.target * opts.fTol, maxEvaluations: fast.maxEvaluations, memory: fast.memory });
+  const a = andersonFixedPoint(G, x0, { fTol: fast.target * opts.fTol, maxEvaluations: fast.maxEvaluations, memory: fast.memory, acceptTol: opts.fTol, polishEvaluations: fast.polishEvaluations });
   if (a.residualMax <= opts.fTol) return { x: a.x, image: fast.predictFromImage ? a.x.map((v, i) => v - a.Fx[i]) : undefined, converged: true, residualMax: a.residualMax, solver: 'fast', evaluations: a.evaluations, newtonEvaluations: 0, newtonIterations: 0 };
   // Fallback: the scipy Newton–Krylov from the best point, reusing its residual.
   const r = newtonKrylov(F, a.x, { fTol: opts.fTol, maxiter: opts.maxiter, f0: a.Fx });
@@ -126,8 +131,17 @@ export function solveEos(p: EosProblem, opts: EosSolveOptions): { steps: EosStep
   const d = p.X.cols;
   let sigma: Float64Array = new Float64Array(d * d);
   for (let i = 0; i < d; i++) sigma[i * d + i] = p.sigw2 / d;
+  // Q1 of the last evaluated points: the step record needs Q1 at the accepted Σ, which was always
+  // evaluated (the fast solver's best point, scipy's last iterate), so it is not computed again.
+  const recent: { x: Float64Array; Q1: Matrix }[] = [];
+  const sameValues = (a: Float64Array, b: Float64Array) => {
+    if (a === b) return true;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  };
   const record = (step: number, chi: number | null, r: Omit<FactorResult, 'x'>, seconds: number): EosStep => {
-    const { Q1 } = adaptiveKernel(p, sigma);
+    const Q1 = recent.find((e) => sameValues(e.x, sigma))?.Q1 ?? adaptiveKernel(p, sigma).Q1;
+    recent.length = 0;
     const nc = kernelNC1(Q1, opts.classSizes);
     let tr = 0;
     for (let i = 0; i < d; i++) tr += sigma[i * d + i];
@@ -152,7 +166,12 @@ export function solveEos(p: EosProblem, opts: EosSolveOptions): { steps: EosStep
   const path: Float64Array[] = [sigma];
   opts.schedule.forEach((chi, k) => {
     const start = performance.now();
-    const G = (x: Float64Array) => eosMap(p, x, chi).sigmaNew;
+    const G = (x: Float64Array) => {
+      const e = eosMap(p, x, chi, true);
+      recent.unshift({ x: Float64Array.from(x), Q1: e.Q1! });
+      if (recent.length > 2) recent.pop();
+      return e.sigmaNew;
+    };
     const F = (x: Float64Array) => {
       const g = G(x);
       return x.map((v, i) => v - g[i]);

@@ -29,6 +29,8 @@ export interface EosProblem {
 export interface EosEvaluation {
   sigmaNew: Float64Array;
   fbar: Float64Array;
+  /** Q1(Σ) (full, symmetric) when asked for: the same bits as adaptiveKernel(p, Σ).Q1, without recomputing it. */
+  Q1?: Matrix;
 }
 
 const TWO_OVER_PI = 2 / Math.PI;
@@ -80,12 +82,13 @@ export function adaptiveKernel(p: EosProblem, sigma: Float64Array, lowerOnly = f
 }
 
 /** One evaluation of the Σ update map at annealing factor χ. */
-export function eosMap(p: EosProblem, sigma: Float64Array, chi: number): EosEvaluation {
+export function eosMap(p: EosProblem, sigma: Float64Array, chi: number, keepQ1 = false): EosEvaluation {
   const { X, y } = p;
   const n = X.rows;
   const d = X.cols;
   // B = Q1 + σ² I; both inverses read only the lower triangle.
   const { Q1: B, s, c } = adaptiveKernel(p, sigma, true);
+  const Q1 = keepQ1 ? mirrorLower(matrix(n, n, Float64Array.from(B.data))) : undefined;
   for (let i = 0; i < n; i++) B.data[i * n + i] += p.sig2;
   // Only B⁻¹'s lower triangle is read from here on.
   const Binv = backend().inverseSPDLower(B).data;
@@ -145,5 +148,5 @@ export function eosMap(p: EosProblem, sigma: Float64Array, chi: number): EosEval
   } catch {
     sigmaNew = la.inverseGeneral(M).data;
   }
-  return { sigmaNew, fbar };
+  return { sigmaNew, fbar, Q1 };
 }

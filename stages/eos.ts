@@ -18,7 +18,7 @@ export default defineStage({
       enum: EOS_SOLVERS,
       default: 'fast',
       doc:
-        "fast: predict Σ from the last 3 solutions along 1/χ, then Anderson acceleration of Σ = Σ_new(Σ) (aiming at f_tol/100; at most 30 evaluations a factor, then the scipy Newton–Krylov from its best point: solver 'fast+scipy' in the step record); scipy: the original code's scipy Newton–Krylov step for step. Both stop on max|Σ − Σ_new(Σ)| <= f_tol",
+        "fast: predict Σ from the last 3 solutions along 1/χ, then Anderson acceleration of Σ = Σ_new(Σ) (aiming at f_tol/1000; at most 30 evaluations a factor, then the scipy Newton–Krylov from its best point: solver 'fast+scipy' in the step record); scipy: the original code's scipy Newton–Krylov step for step. Both stop on max|Σ − Σ_new(Σ)| <= f_tol",
     },
     compat: {
       type: 'string',

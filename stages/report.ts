@@ -113,7 +113,7 @@ function traceReport(p: Params, steps: InputHandle | undefined, plots: InputHand
     '## Findings',
     '',
     ...(headline ? [`- ${headline}`] : []),
-    ...(stats && steps ? [`- Run: N = ${stats.N}, d0 = ${stats.d0}, class sizes ${(stats.class_sizes as number[]).join('/')}; ${stats.evaluations} residual evaluations in all; profile \`${p.profile}\`.`] : [`- Profile \`${p.profile}\`.`]),
+    ...(stats && steps ? [`- Run: N = ${stats.N}, d0 = ${stats.d0}, class sizes ${(stats.class_sizes as number[]).join('/')}; ${stats.evaluations} residual evaluations in all (EoS solver \`${stats.solver ?? 'scipy'}\`${Array.isArray(stats.fallback_steps) && stats.fallback_steps.length ? `; fell back to scipy at χ = ${(stats.fallback_steps as number[]).join(', ')}` : ''}); profile \`${p.profile}\`.`] : [`- Profile \`${p.profile}\`.`]),
     ...(failed.length ? [`- **${failed.length} annealing steps did not converge** (χ = ${failed.map((r) => r.annealing_factor).join(', ')}); their values are shown as reached.`] : rows.length ? ['- Every annealing step converged.'] : []),
     '',
     ...plots.flatMap((h) => [`![${h.stage}](./${h.stage}.svg)`, '']),

@@ -42,6 +42,14 @@ test('a map that returns NaN stops the iteration with the best finite point', ()
   assert.equal(Array.from(r.x), [0]);
 });
 
+test('a target below what rounding allows: once within acceptTol, only polishEvaluations more are spent', () => {
+  const G = (x: Float64Array) => x.map((v, i) => Math.cos(v) * 0.7 + i * 0.1);
+  const r = andersonFixedPoint(G, new Float64Array(5), { fTol: 1e-30, maxEvaluations: 40, acceptTol: 1e-6, polishEvaluations: 2 });
+  assert.ok(r.residualMax <= 1e-6);
+  const plain = andersonFixedPoint(G, new Float64Array(5), { fTol: 1e-6, maxEvaluations: 40 });
+  assert.ok(r.evaluations <= plain.evaluations + 2 && r.evaluations < 40, `${r.evaluations} vs ${plain.evaluations}`);
+});
+
 test('deterministic: the same bits on a rerun', () => {
   const G = (x: Float64Array) => x.map((v, i) => Math.cos(v) * 0.7 + i * 0.1);
   const a = andersonFixedPoint(G, new Float64Array(5), { fTol: 1e-13, maxEvaluations: 40 });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { eosMap, type EosProblem } from '../../numerics/eos.ts';
+import { adaptiveKernel, eosMap, type EosProblem } from '../../numerics/eos.ts';
 import { defaultSchedule, EOS_SOLVERS, solveEos } from '../../numerics/eos-solve.ts';
 import { fromRows } from '../../numerics/matrix.ts';
 import { loadReference, relErr } from '../helpers/reference.ts';
@@ -76,6 +76,19 @@ test('a factor that converges with neither solver is recorded as not converged, 
   const r = solveEos(problem(true), { schedule: st.annealing_factors, fTol: 1e-300, maxiter: 1, classSizes: st.class_sizes, solver: 'fast', fast: { maxEvaluations: 2 } });
   assert.is(r.steps.length, st.annealing_factors.length + 1);
   assert.ok(r.steps.slice(1).every((s) => !s.converged && s.solver === 'fast+scipy' && Number.isFinite(s.residual_max)));
+});
+
+test('an evaluation keeps Q1 on request: the same bits as adaptiveKernel (the step record reuses it)', () => {
+  const m = ref.map_tests.float64[0];
+  const S = Float64Array.from(m.Sigma_in.flat());
+  const kept = eosMap(problem(true), S, m.annealing_factor, true).Q1!;
+  assert.equal(Array.from(kept.data), Array.from(adaptiveKernel(problem(true), S).Q1.data));
+});
+
+test('the fast solve is deterministic: the same Σ bits and records on a rerun', () => {
+  const run = () => solveEos(problem(false), { schedule: st.annealing_factors, fTol: 5e-4, maxiter: 100, classSizes: st.class_sizes });
+  const strip = (r: ReturnType<typeof run>) => JSON.stringify(r.steps.map(({ seconds: _, ...s }) => s));
+  assert.is(strip(run()), strip(run()));
 });
 
 test('the default schedule is the original 24 factors: 1e5, 9e4, ..., 1e3, 900, ..., 500', () => {
