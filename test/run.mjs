@@ -9,6 +9,8 @@
 // - Services. Helpers that start a daemon (test/helpers/services.ts: Slurm, nginx, ...) record how
 //   to stop it in a folder this script owns; when the tests end — passed, failed, or this script
 //   interrupted by SIGINT/SIGTERM — every recorded stop command runs before this script exits.
+//   The tests run in a process group of their own, so that processes they spawned (a CLI run a
+//   test was waiting for when it was interrupted) are ended too, before the services they used.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +54,7 @@ function uvu(pat, env, label) {
     child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), 'test', pat, '--no-color'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true, // its own process group: see endGroup
       env: { ...process.env, FORCE_COLOR: '0', PIPELINE_TEST_SERVICES: services, ...env },
     });
     let out = '';
@@ -59,8 +62,10 @@ function uvu(pat, env, label) {
       out += d;
       process.stdout.write(d);
     });
-    child.on('close', (code) => {
+    const pgid = child.pid;
+    child.on('close', async (code) => {
       child = null;
+      await endGroup(pgid);
       const plain = out.replace(/\u001b\[[0-9;]*m/g, '');
       const num = (l) => Number((plain.match(new RegExp(`${l}:\\s+(\\d+)`)) ?? [])[1] ?? 0);
       const total = num('Total');
@@ -71,6 +76,33 @@ function uvu(pat, env, label) {
       resolve({ passed, failed, skipped });
     });
   });
+}
+
+const groupAlive = (pgid) => {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const signalGroup = (pgid, sig) => {
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    // already gone
+  }
+};
+
+/** Ends what is left of a test process's group (children of an interrupted test): SIGTERM, then SIGKILL after 5 s. */
+async function endGroup(pgid) {
+  if (!groupAlive(pgid)) return;
+  signalGroup(pgid, 'SIGTERM');
+  for (let i = 0; i < 50 && groupAlive(pgid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (groupAlive(pgid)) {
+    process.stdout.write('  processes the tests started ignored SIGTERM for 5 s: SIGKILL\n');
+    signalGroup(pgid, 'SIGKILL');
+  }
 }
 
 /** Runs every recorded stop command, once; says what it stopped. */
@@ -92,14 +124,14 @@ function stopServices() {
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    // The test process gets it too (from a terminal's Ctrl-C it already has); its end runs the rest.
+    // The tests' process group gets it; the end of the test process (child 'close') runs the rest.
     if (signal) return;
     signal = sig;
     process.stdout.write(`\n${sig}: stopping the tests, then the services they started\n`);
     if (child) {
-      child.kill(sig);
-      const c = child;
-      setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'), 10_000).unref();
+      const pgid = child.pid;
+      signalGroup(pgid, sig);
+      setTimeout(() => signalGroup(pgid, 'SIGKILL'), 10_000).unref();
     }
   });
 }
