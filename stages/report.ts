@@ -9,6 +9,7 @@ interface Params {
   target: string;
   profile: string;
   compare: string[];
+  compare_activations: string[];
 }
 
 const cellKey = (r: SummaryRow) => `${r.activation}|${r.N}|${r.d0}|${r.class_sizes.join(':')}`;
@@ -24,6 +25,23 @@ function comparison(rows: SummaryRow[], spec: string): string {
   const above = diffs.filter((d) => d > 0).length;
   const mean = diffs.reduce((s, d) => s + d, 0) / diffs.length;
   return `- **${a}** NC1 is above **${b}** NC1 in ${above} of ${diffs.length} cells; on average by ${fmt(mean, 2)} dex (factor ${fmt(10 ** mean, 2)}), ranging ${fmt(Math.min(...diffs), 2)} to ${fmt(Math.max(...diffs), 2)} dex.`;
+}
+
+/** "a:b" of activations: per model, how its log10 NC1 with a compares with b over the cells both have (one bullet a model). */
+function activationComparison(rows: SummaryRow[], spec: string): string[] {
+  const [a, b] = spec.split(':');
+  const key = (r: SummaryRow) => `${r.model}|${r.N}|${r.d0}|${r.class_sizes.join(':')}`;
+  const models = [...new Set(rows.map((r) => r.model))];
+  return models.map((model) => {
+    const bs = new Map(rows.filter((r) => r.model === model && r.activation === b && r.log10_nc1_mean !== null).map((r) => [key(r), r]));
+    const diffs = rows
+      .filter((r) => r.model === model && r.activation === a && r.log10_nc1_mean !== null && bs.has(key(r)))
+      .map((r) => (r.log10_nc1_mean as number) - (bs.get(key(r))!.log10_nc1_mean as number));
+    if (!diffs.length) return `- ${model}: ${a} vs ${b}: no cells in common.`;
+    const below = diffs.filter((d) => d < 0).length;
+    const m = diffs.reduce((s, d) => s + d, 0) / diffs.length;
+    return `- **${model}**: NC1 with **${a}** is below NC1 with **${b}** in ${below} of ${diffs.length} cells; on average by ${fmt(-m, 2)} dex (factor ${fmt(10 ** -m, 2)}), the difference ${a} − ${b} ranging ${fmt(Math.min(...diffs), 2)} to ${fmt(Math.max(...diffs), 2)} dex.`;
+  });
 }
 
 interface StepRow {
@@ -108,6 +126,7 @@ export default defineStage<Params>({
   params: {
     ...REPORT_PARAMS,
     compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
+    compare_activations: { type: 'string[]', default: [], doc: 'pairs "a:b" of activations whose log10 NC1 to compare cell by cell, per model (listed first: what an activation figure is about)' },
   },
   inputs: {
     summary: { doc: 'an aggregate node (sweep figures)', optional: true },
@@ -125,7 +144,12 @@ export default defineStage<Params>({
     const notConverged = rows.reduce((s, r) => s + ((r.not_converged as number | undefined) ?? 0), 0);
     const dims = (k: keyof SummaryRow) => [...new Set(rows.map((r) => String(r[k])))].join(', ');
     // One line for the paper's index: the first comparison, computed from these rows.
-    const headline = p.compare.length ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '') : trend(rows);
+    const byActivation = p.compare_activations.flatMap((c) => activationComparison(rows, c));
+    const headline = byActivation.length
+      ? byActivation.map((l) => l.replace(/^- /, '').replace(/\*\*/g, '').replace(/; on average.*$/, '')).join('; ') + '.'
+      : p.compare.length
+        ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '')
+        : trend(rows);
     const { lead, rest } = splitDescription(p.description);
     const md = [
       `# ${p.title}`,
@@ -133,7 +157,8 @@ export default defineStage<Params>({
       ...(lead ? [lead, ''] : []),
       '## Findings',
       '',
-      ...(p.compare.length ? p.compare.map((c) => comparison(rows, c)) : [`- ${headline}`]),
+      ...byActivation,
+      ...(p.compare.length ? p.compare.map((c) => comparison(rows, c)) : byActivation.length ? [] : [`- ${headline}`]),
       failed ? `- **${failed} of ${total} runs failed** (NC1 not finite or not positive) and are left out of the means; the table counts them per cell.` : `- All ${total} runs produced a finite NC1.`,
       ...(notConverged ? [`- **${notConverged} runs did not converge**; their values are included and counted in the table.`] : []),
       `- Profile \`${p.profile}\`: models ${dims('model')}; N ∈ {${dims('N')}}; d0 ∈ {${dims('d0')}}; ${total} runs in ${rows.length} cells.`,
