@@ -82,7 +82,7 @@ export default defineStage<Params>({
       '',
       `Each claim of the abstract, checked cell by cell (a cell: one N, d0 and class sizes; the mean of log10 NC1 over its repeats) on the figures' own results, at the profile each figure was built at: ${built.map((f) => `${f.target} \`${f.profile}\``).join(', ')}${profiles.length === 1 ? ` (this build: profile \`${p.profile}\`)` : ''}. A cell supports a claim when the inequality holds for the means; differences within the repeats' spread are not tested here (see each figure's table for the standard deviations).`,
       '',
-      `**Trend** (claim c): for one N (and class sizes) and two consecutive d0 of the sweep, the sign of the change of mean log10 NC1 from the smaller d0 to the larger — up, down, or flat when it is within ${p.trend_tol} dex (\`trend_tol\`). A pair of consecutive d0 where the adaptive kernel's trend differs from the trained network's supports "may not follow the trends"; a pair where they agree does not.`,
+      `**Trend** (claim c): for one N (and class sizes) and two consecutive d0 of the sweep, the sign of the change of mean log10 NC1 from the smaller d0 to the larger — up, down, or flat when it is within ${p.trend_tol} dex (\`trend_tol\`). A pair of consecutive d0 where the adaptive kernel's trend differs from the trained network's supports "may not follow the trends"; a pair where they agree does not. The claim says *may not*: one supporting pair shows it, and the count says how often.`,
       '',
       ...claims.flatMap((c) => [`### (${c.id}) ${c.statement}`, '', ...(c.checks.length ? c.checks.flatMap(checkSection) : ['- No figure of this build has the models this claim needs.']), '']),
       'Machine-readable: [results.json](./results.json) (every cell of every check).',

@@ -34,15 +34,17 @@ export interface ClaimCheck {
   undecided: ClaimCell[];
 }
 
-const fmt = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(3);
+// Four decimals: the adaptive kernel and the NNGP differ in the fourth digit at d0 = 1.
+const fmt = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(4);
+const dex = (v: number) => v.toFixed(4);
 const mean = (r: SummaryRow | undefined) => (r && r.log10_nc1_mean !== null && Number.isFinite(r.log10_nc1_mean) ? (r.log10_nc1_mean as number) : undefined);
 const sizes = (r: SummaryRow) => r.class_sizes.join('/');
 
 /** The coordinates a row is matched on besides the one being compared. */
-function where(r: SummaryRow, drop: 'model' | 'activation', balanced: boolean): Record<string, string | number> {
+function where(r: SummaryRow, drop: 'model' | 'activation', balanced: boolean, activations: boolean): Record<string, string | number> {
   const c: Record<string, string | number> = {};
   if (drop !== 'model') c.model = r.model;
-  if (drop !== 'activation' && r.activation !== undefined && r.activation !== null) c.activation = r.activation;
+  if (drop !== 'activation' && activations && r.activation !== undefined && r.activation !== null) c.activation = r.activation;
   c.N = r.N;
   c.d0 = r.d0;
   if (!balanced) c.class_sizes = sizes(r);
@@ -66,7 +68,9 @@ export function compareCells(
 ): ClaimCheck {
   const rows = fig.rows.filter(filter);
   const balanced = rows.every((r) => new Set(r.class_sizes).size <= 1);
-  const side = (v: string) => new Map(rows.filter((r) => String(r[along]) === v).map((r) => [keyOf(where(r, along, balanced)), r]));
+  // The activation names a cell only where the figure has several (fig4).
+  const activations = new Set(rows.map((r) => r.activation)).size > 1;
+  const side = (v: string) => new Map(rows.filter((r) => String(r[along]) === v).map((r) => [keyOf(where(r, along, balanced, activations)), r]));
   const A = side(a);
   const B = side(b);
   const out: ClaimCheck = { ...meta, target: fig.target, profile: fig.profile, supports: [], against: [], undecided: [] };
@@ -77,10 +81,10 @@ export function compareCells(
     const ma = mean(ra);
     const mb = mean(rb);
     if (ma === undefined || mb === undefined) {
-      out.undecided.push({ cell, detail: `${a} ${ma === undefined ? (ra ? 'failed' : 'missing') : ma.toFixed(3)}, ${b} ${mb === undefined ? (rb ? 'failed' : 'missing') : mb.toFixed(3)}` });
+      out.undecided.push({ cell, detail: `${a} ${ma === undefined ? (ra ? 'failed' : 'missing') : dex(ma)}, ${b} ${mb === undefined ? (rb ? 'failed' : 'missing') : dex(mb)}` });
       continue;
     }
-    const c = { cell, detail: `${a} ${ma.toFixed(3)}, ${b} ${mb.toFixed(3)} (Δ ${fmt(ma - mb)})` };
+    const c = { cell, detail: `${a} ${dex(ma)}, ${b} ${dex(mb)} (Δ ${fmt(ma - mb)})` };
     (holds(ma, mb) ? out.supports : out.against).push(c);
   }
   return out;

@@ -86,17 +86,17 @@ test('(a) NTK vs NNGP: per cell, the corrected and the original NTK apart; a fai
     ['ntk', 'quick', 3, 1, 0],
     ['compat', 'quick', 2, 1, 1],
   ]);
-  assert.equal(cells(a.checks[0].against), ['erf 256 8']);
-  assert.match(a.checks[0].against[0].detail, 'ntk -1.200, nngp -1.100 (Δ -0.100)');
-  assert.equal(cells(a.checks[1].against), ['erf 128 1']);
-  assert.equal(cells(a.checks[1].undecided), ['erf 256 1']);
+  assert.equal(cells(a.checks[0].against), ['256 8']);
+  assert.match(a.checks[0].against[0].detail, 'ntk -1.2000, nngp -1.1000 (Δ -0.1000)');
+  assert.equal(cells(a.checks[1].against), ['128 1']);
+  assert.equal(cells(a.checks[1].undecided), ['256 1']);
   assert.match(a.checks[1].undecided[0].detail, 'ntk_compat failed');
 });
 
 test('(b) adaptive below NNGP, (d) erf below relu per model: the cells against are named', () => {
   const [, b, , d] = checkClaims({ ntk: fig3, activation: fig4, adaptive: fig5, trendTol: 0.01 });
   assert.is(b.checks.length, 1, 'no adaptive_compat rows: one check');
-  assert.equal([b.checks[0].supports.length, cells(b.checks[0].against)], [3, ['erf 128 32']]);
+  assert.equal([b.checks[0].supports.length, cells(b.checks[0].against)], [3, ['128 32']]);
   assert.equal(d.checks.map((c) => [c.name, c.target, c.profile, c.supports.length, cells(c.against)]), [
     ['fcn', 'fig4', 'full', 1, ['fcn 128 8']],
     ['nngp', 'fig4', 'full', 2, []],
@@ -112,7 +112,7 @@ test('(c) trends: the sign of the change between consecutive d0, flat within the
   // With a tolerance of 0.2 dex, 1->8 (fcn -0.2 is flat; adaptive +0.9 up) still differs; 32->128: both flat: they agree.
   const loose = compareTrends(fig5, 'adaptive', 'fcn', 0.2, { name: 'c', test: 't' });
   assert.equal(cells(loose.against), ['128 32→128']);
-  assert.match(loose.against[0].detail, 'adaptive flat (-0.100), fcn flat (-0.005)');
+  assert.match(loose.against[0].detail, 'adaptive flat (-0.1000), fcn flat (-0.0050)');
 });
 
 test('imbalanced classes: cells keep their class sizes; fig6 adds its own checks', () => {
@@ -128,7 +128,7 @@ test('imbalanced classes: cells keep their class sizes; fig6 adds its own checks
   };
   const [, b, c] = checkClaims({ ntk: fig3, activation: fig4, adaptive: fig5, imbalanced: fig6, trendTol: 0.01 });
   const six = b.checks.find((x) => x.target === 'fig6')!;
-  assert.equal([cells(six.supports), cells(six.against)], [['erf 256 1 128/128'], ['erf 256 1 32/224']]);
+  assert.equal([cells(six.supports), cells(six.against)], [['256 1 128/128'], ['256 1 32/224']]);
   assert.is(c.checks.length, 1, 'fig6 without fcn rows has no trend check');
 });
 
@@ -140,7 +140,7 @@ test('the claims stage: a Claims section naming each figure and its profile, and
   assert.match(md, 'fig3 `quick`, fig4 `full`, fig5 `quick`');
   assert.match(md, '### (a) The NTK is not more collapsed than the NNGP');
   assert.match(md, '**NTK as its equations define it (corrected)** (fig3, profile `quick`): holds in 3 of 4 cells.');
-  assert.match(md, 'Cells against (1): activation = erf, N = 256: d0 8.');
+  assert.match(md, 'Cells against (1): N = 256: d0 8.');
   assert.match(md, '**fcn** (fig4, profile `full`): holds in 1 of 2 cells.');
   const res = out['results.json'] as { figures: Record<string, { profile: string }>; claims: { id: string }[] };
   assert.equal(res.figures, { fig3: { profile: 'quick' }, fig4: { profile: 'full' }, fig5: { profile: 'quick' } });
