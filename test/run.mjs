@@ -32,7 +32,7 @@ function linalgDependent() {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.test.ts') && new RegExp(pattern).test(relative(join(root, 'test'), p)) && readFileSync(p, 'utf8').slice(0, 2000).includes('@linalg-dependent')) out.push(relative(join(root, 'test'), p));
+      else if (e.name.endsWith('.test.ts') && new RegExp(pattern, 'i').test(relative(join(root, 'test'), p)) && readFileSync(p, 'utf8').slice(0, 2000).includes('@linalg-dependent')) out.push(relative(join(root, 'test'), p));
     }
   };
   walk(join(root, 'test'));
