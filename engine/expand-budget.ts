@@ -17,12 +17,13 @@ export interface Budget {
 }
 
 /** Charges one stage's nodes and input edges to the budget; throws at the stage when it is spent. */
-export function charge(t: TargetSpec, s: StageSpec, ordered: string[], stageAxes: Map<string, string[]>, budget: Budget): void {
+export function charge(t: TargetSpec, s: StageSpec, ordered: string[], stageAxes: Map<string, string[]>, budget: Budget, includedCount: (stage: string) => number | undefined = () => undefined): void {
   const count = ordered.reduce((n, a) => n * t.sweep[a].length, 1);
   // A mapped input is one edge a node; a gathered one every upstream node off the stage's axes.
   let perNode = 0;
   for (const edge of Object.values(s.inputs)) {
-    for (const up of edge.from) perNode += edge.gather ? stageAxes.get(up)!.filter((a) => !ordered.includes(a)).reduce((n, a) => n * t.sweep[a].length, 1) : 1;
+    // A stage of an included target (<target>/<stage>) hands over all of its nodes.
+    for (const up of edge.from) perNode += includedCount(up) ?? (edge.gather ? stageAxes.get(up)!.filter((a) => !ordered.includes(a)).reduce((n, a) => n * t.sweep[a].length, 1) : 1);
   }
   budget.nodes += count;
   budget.edges += count * perNode;

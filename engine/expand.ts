@@ -131,7 +131,18 @@ function substitute(t: TargetSpec, value: unknown, coords: Coords, budget: Subst
   return value;
 }
 
-function stageOrder(t: TargetSpec): StageSpec[] {
+/**
+ * An including target's stages may read the stages of the targets it includes, named
+ * `<included target>/<stage>` (e.g. `fig3/report`): all of that stage's nodes, with none of its
+ * sweep axes (the included target's sweep is its own).
+ */
+interface IncludedStage {
+  kind: string;
+  nodes: NodeIndex;
+  count: number;
+}
+
+function stageOrder(t: TargetSpec, included: Map<string, IncludedStage>): StageSpec[] {
   const order: StageSpec[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, trail: string[]) => {
@@ -144,7 +155,11 @@ function stageOrder(t: TargetSpec): StageSpec[] {
     state.set(name, 'visiting');
     for (const [port, edge] of Object.entries(s.inputs)) {
       for (const up of edge.from) {
-        if (!t.stages[up]) throw new PipelineError(`no stage named "${up}" (stages: ${Object.keys(t.stages).join(', ')})`, t.locate(['stages', name, 'inputs', port]));
+        if (included.has(up)) continue;
+        if (!t.stages[up]) {
+          const also = t.include.length ? `; a stage of an included target is named <target>/<stage>, e.g. ${t.include[0].name}/${Object.keys(t.include[0].stages)[0] ?? 'report'}` : '';
+          throw new PipelineError(`no stage named "${up}" (stages: ${Object.keys(t.stages).join(', ')}${also})`, t.locate(['stages', name, 'inputs', port]));
+        }
         visit(up, [...trail, name]);
       }
     }
@@ -223,12 +238,12 @@ function substituteParams(t: TargetSpec, s: StageSpec, coords: Coords, budget: B
 }
 
 /** Where an upstream stage's declared outputs miss what an input of this stage reads. */
-function checkOutputsFit(t: TargetSpec, s: StageSpec, def: StageDefinition, defs: Map<string, StageDefinition>): void {
+function checkOutputsFit(t: TargetSpec, s: StageSpec, def: StageDefinition, defs: Map<string, StageDefinition>, included: Map<string, IncludedStage>): void {
   for (const [port, edge] of Object.entries(s.inputs)) {
     const needs = def.inputs?.[port]?.needs;
     if (!needs?.length) continue;
     for (const up of edge.from) {
-      const upKind = t.stages[up].kind;
+      const upKind = included.get(up)?.kind ?? t.stages[up].kind;
       const outputs = defs.get(upKind)?.outputs;
       if (!outputs) continue;
       const missing = needs.filter((n) => !outputs.includes(n));
@@ -242,21 +257,43 @@ function checkOutputsFit(t: TargetSpec, s: StageSpec, def: StageDefinition, defs
   }
 }
 
-function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoot: string, prefix: string, bySid: Map<string, PlanNode>, out: PlanNode[], budget: Budget, shared: Record<string, string>): string | undefined {
+function expandOne(
+  t: TargetSpec,
+  defs: Map<string, StageDefinition>,
+  projectRoot: string,
+  prefix: string,
+  bySid: Map<string, PlanNode>,
+  out: PlanNode[],
+  budget: Budget,
+  shared: Record<string, string>,
+  included: Map<string, IncludedStage>,
+): { publish?: string; stages: Map<string, IncludedStage> } {
   const stageAxes = new Map<string, string[]>();
   const stageNodes = new Map<string, NodeIndex>();
+  const own = new Map<string, IncludedStage>();
   const sweepOrder = Object.keys(t.sweep);
-  for (const s of stageOrder(t)) {
+  // Stages of included targets: no axes here, so every node of theirs matches every node of ours.
+  for (const [name, inc] of included) {
+    stageAxes.set(name, []);
+    stageNodes.set(name, inc.nodes);
+  }
+  for (const s of stageOrder(t, included)) {
     const def = defs.get(s.kind)!;
     const axes = new Set<string>(s.over);
     for (const a of s.over) if (!(a in t.sweep)) throw new PipelineError(`"${a}" is not a sweep axis (axes: ${sweepOrder.join(', ') || 'none'})`, t.locate(['stages', s.name, 'over']));
     for (const [k, v] of Object.entries(s.params)) for (const a of axesOf(t, v, ['stages', s.name, 'params', k])) axes.add(a);
     checkPorts(t, s, def);
-    checkOutputsFit(t, s, def, defs);
+    checkOutputsFit(t, s, def, defs, included);
+    for (const [port, edge] of Object.entries(s.inputs)) {
+      for (const up of edge.from) {
+        const n = included.get(up)?.count ?? 1;
+        if (!edge.gather && n !== 1) throw new PipelineError(`input "${port}" takes one node, but ${up} has ${n}: gather it (${port}: {from: ${up}, gather: true}) or name a single-node stage such as its report`, t.locate(['stages', s.name, 'inputs', port]));
+      }
+    }
     for (const [, edge] of Object.entries(s.inputs)) if (!edge.gather) for (const up of edge.from) for (const a of stageAxes.get(up)!) axes.add(a);
     const ordered = sweepOrder.filter((a) => axes.has(a));
     stageAxes.set(s.name, ordered);
-    charge(t, s, ordered, stageAxes, budget);
+    charge(t, s, ordered, stageAxes, budget, (up) => included.get(up)?.count);
     const nodes: PlanNode[] = [];
     const allCoords = product(ordered, t.sweep);
     for (const coords of allCoords) {
@@ -290,11 +327,12 @@ function expandOne(t: TargetSpec, defs: Map<string, StageDefinition>, projectRoo
       nodes.push(node);
     }
     stageNodes.set(s.name, new NodeIndex(nodes));
+    own.set(s.name, { kind: s.kind, nodes: stageNodes.get(s.name)!, count: nodes.length });
   }
-  if (!t.publish) return undefined;
+  if (!t.publish) return { stages: own };
   const pub = stageNodes.get(t.publish)!.matching({}, []);
   if (pub.length !== 1) throw new PipelineError(`the published stage must be a single node, but it is swept over ${stageAxes.get(t.publish)!.join(', ')}`, t.locate(['publish']));
-  return pub[0].id;
+  return { publish: pub[0].id, stages: own };
 }
 
 function checkPorts(t: TargetSpec, s: StageSpec, def: StageDefinition): void {
@@ -319,15 +357,19 @@ export function expand(target: TargetSpec, defs: Map<string, StageDefinition>, p
   const publish: Record<string, string> = {};
   const targets: TargetSpec[] = [];
   // A target included from several places is expanded once.
-  const walked = new Set<TargetSpec>();
+  const walked = new Map<TargetSpec, Map<string, IncludedStage>>();
   const shared: Record<string, string> = {};
-  const walk = (t: TargetSpec, prefix: string) => {
-    if (walked.has(t)) return;
-    walked.add(t);
-    for (const child of t.include) walk(child, `${child.name}/`);
-    const pub = expandOne(t, defs, projectRoot, prefix, bySid, nodes, budget, shared);
-    if (pub) publish[t.name] = pub;
+  const walk = (t: TargetSpec, prefix: string): Map<string, IncludedStage> => {
+    const done = walked.get(t);
+    if (done) return done;
+    // What this target's stages may read of the targets it includes: <target>/<stage>.
+    const included = new Map<string, IncludedStage>();
+    for (const child of t.include) for (const [name, st] of walk(child, `${child.name}/`)) included.set(`${child.name}/${name}`, st);
+    const r = expandOne(t, defs, projectRoot, prefix, bySid, nodes, budget, shared, included);
+    walked.set(t, r.stages);
+    if (r.publish) publish[t.name] = r.publish;
     targets.push(t);
+    return r.stages;
   };
   walk(target, '');
   return { nodes, publish, targets, shared };

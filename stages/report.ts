@@ -74,6 +74,23 @@ function agreementLine(g: Agreement): string {
   return `- **${g.a}** against **${g.b}**: largest |Δ log10 NC1| = ${g.max_abs_delta_log10_nc1.toExponential(2)} over ${g.runs} runs on the same data${where}, ${verdict}${missing}.`;
 }
 
+/** "a:b" of activations: per model, how its log10 NC1 with a compares with b over the cells both have (one bullet a model). */
+function activationComparison(rows: SummaryRow[], spec: string): string[] {
+  const [a, b] = spec.split(':');
+  const key = (r: SummaryRow) => `${r.model}|${r.N}|${r.d0}|${r.class_sizes.join(':')}`;
+  const models = [...new Set(rows.map((r) => r.model))];
+  return models.map((model) => {
+    const bs = new Map(rows.filter((r) => r.model === model && r.activation === b && r.log10_nc1_mean !== null).map((r) => [key(r), r]));
+    const diffs = rows
+      .filter((r) => r.model === model && r.activation === a && r.log10_nc1_mean !== null && bs.has(key(r)))
+      .map((r) => (r.log10_nc1_mean as number) - (bs.get(key(r))!.log10_nc1_mean as number));
+    if (!diffs.length) return `- ${model}: ${a} vs ${b}: no cells in common.`;
+    const below = diffs.filter((d) => d < 0).length;
+    const m = diffs.reduce((s, d) => s + d, 0) / diffs.length;
+    return `- **${model}**: NC1 with **${a}** is below NC1 with **${b}** in ${below} of ${diffs.length} cells; on average by ${fmt(-m, 2)} dex (factor ${fmt(10 ** -m, 2)}), the difference ${a} − ${b} ranging ${fmt(Math.min(...diffs), 2)} to ${fmt(Math.max(...diffs), 2)} dex.`;
+  });
+}
+
 interface StepRow {
   step: number;
   annealing_factor: number | null;
@@ -178,6 +195,7 @@ export default defineStage({
     compare: { type: 'string[]', default: [], doc: 'pairs "a:b" of models whose log10 NC1 to compare cell by cell' },
     agreement: { type: 'string[]', default: [], doc: 'pairs "a:b" of models that compute the same thing two ways: the largest |Δ log10 NC1| run by run (same data), against agreement_tolerance' },
     agreement_tolerance: { type: 'number', greaterThan: 0, default: 1e-10, doc: 'largest |Δ log10 NC1| an agreement pair may show' },
+    compare_activations: { type: 'string[]', default: [], doc: 'pairs "a:b" of activations whose log10 NC1 to compare cell by cell, per model (listed first: what an activation figure is about)' },
   },
   inputs: {
     summary: { doc: 'an aggregate node (sweep figures)', optional: true },
@@ -197,8 +215,16 @@ export default defineStage({
     const runs = p.agreement.length ? await runsOf(single(inputs.summary, 'summary')) : [];
     const agreements = p.agreement.map((g) => agreement(runs, g, p.agreement_tolerance));
     const overall = overallAgreement(agreements);
-    // One line for the paper's index: the agreement over all cells, else the first comparison, computed from these rows.
-    const headline = overall ? overall.replace(/^- /, '').replace(/\*\*/g, '') : p.compare.length ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '') : trend(rows);
+    const byActivation = p.compare_activations.flatMap((c) => activationComparison(rows, c));
+    // One line for the paper's index, computed from these rows: the agreement over all cells, else
+    // the activations' comparison, else the first comparison, else the trend.
+    const headline = overall
+      ? overall.replace(/^- /, '').replace(/\*\*/g, '')
+      : byActivation.length
+        ? byActivation.map((l) => l.replace(/^- /, '').replace(/\*\*/g, '').replace(/; on average.*$/, '')).join('; ') + '.'
+        : p.compare.length
+          ? comparison(rows, p.compare[0]).replace(/^- /, '').replace(/\*\*/g, '')
+          : trend(rows);
     const { lead, rest } = splitDescription(p.description);
     const md = [
       `# ${p.title}`,
@@ -207,7 +233,8 @@ export default defineStage({
       '## Findings',
       '',
       ...(overall ? [overall, ...agreements.map(agreementLine)] : []),
-      ...(p.compare.length ? p.compare.map((c) => comparison(rows, c)) : overall ? [] : [`- ${headline}`]),
+      ...byActivation,
+      ...(p.compare.length ? p.compare.map((c) => comparison(rows, c)) : overall || byActivation.length ? [] : [`- ${headline}`]),
       failed ? `- **${failed} of ${total} runs failed** (NC1 not finite or not positive) and are left out of the means; the table counts them per cell.` : `- All ${total} runs produced a finite NC1.`,
       ...(notConverged ? [`- **${notConverged} runs did not converge**; their values are included and counted in the table.`] : []),
       `- Profile \`${p.profile}\`: models ${dims('model')}; N ∈ {${dims('N')}}; d0 ∈ {${dims('d0')}}; ${total} runs in ${rows.length} cells.`,

@@ -1,3 +1,4 @@
+// @linalg-dependent: results go through numerics/backend.ts; test/run.mjs reruns this file on `ort` where OpenBLAS is the default.
 /** The EoS figures through the CLI on a small sweep: reports, no-op rerun, and what `sig2` invalidates. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// @linalg-dependent: results go through numerics/backend.ts; test/run.mjs reruns this file on `ort` where OpenBLAS is the default.
 /** The real thing through the CLI, in a temp project: fig3 quick, then the changes a researcher makes. */
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PipelineError, formatError } from '../../engine/errors.ts';
-import { makeProject, plan, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';
+import { makeProject, plan, ranPerStage, run, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';
 
 const CSV = 'a,label\n1,x\n2,y\n';
 const dataConfig = (path: string) => `stages:\n  data:\n    stage: dataset-file\n    params:\n      path: ${path}\n`;
@@ -59,6 +59,36 @@ test('--set cannot reach the prototype', async () => {
   const dir = makeProject({ ...TOY_STAGES, 'configs/toy.yml': TOY_CONFIG });
   assert.match(await planError(dir, 'toy', ['vars.__proto__.factor=5']), /"__proto__" is not allowed/);
   assert.is(({} as Record<string, unknown>).factor, undefined);
+});
+
+test('an including target reads an included target\'s stage as <target>/<stage>; its nodes are shared, not rebuilt', async () => {
+  const including = (inputs: string) => `include: [toy]
+stages:
+  check:
+    stage: sum
+    inputs:
+${inputs}
+publish: check
+`;
+  const dir = makeProject({
+    ...TOY_STAGES,
+    'configs/toy.yml': TOY_CONFIG,
+    'configs/all.yml': including('      xs: [toy/total, toy/scale]'),
+    'configs/bad.yml': including('      xs: [total]'),
+    'configs/one.yml': `include: [toy]
+stages:
+  check:
+    stage: scale
+    inputs:
+      x: toy/scale
+    params: { factor: 1 }
+`,
+  });
+  assert.equal(ranPerStage(await run(dir, 'toy')), { source: 6, scale: 6, total: 1 });
+  const s = await run(dir, 'all');
+  assert.equal(ranPerStage(s), { check: 1 }, 'only the new stage runs: the included nodes are the same nodes');
+  assert.match(await planError(dir, 'bad'), /configs\/bad\.yml:\d+: .*no stage named "total" \(stages: check; a stage of an included target is named <target>\/<stage>, e.g\. toy\/source\)/);
+  assert.match(await planError(dir, 'one'), /input "x" takes one node, but toy\/scale has 6: gather it/);
 });
 
 test.run();

@@ -1,4 +1,7 @@
 /**
+ * @linalg-dependent: test/run.mjs runs this file again with PIPELINE_LINALG=ort where OpenBLAS is
+ * the default, so that a fresh machine's backend is checked in CI too.
+ *
  * Key facts follow the code: what a stage's imports use outside its code (a backend, a thread
  * count) enters its node keys without the stage declaring it, and a worker that sees other facts
  * than the key refuses to run.
@@ -9,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createStageResolver } from '../../engine/stages.ts';
-import { loadNative } from '../../numerics/backend.ts';
+import { loadNative, loadOrtLinalg } from '../../numerics/backend.ts';
 import { BUILD_DIR, cli, makeProject, PACKAGE_ROOT, plan, ranPerStage, run, TOY_STAGES } from '../helpers/project.ts';
 
 const builtIn = createStageResolver({ projectRoot: PACKAGE_ROOT, packageRoot: PACKAGE_ROOT, buildDir: BUILD_DIR });
@@ -20,14 +23,19 @@ function registrations(file: string): string[] {
   return [...code.matchAll(/registerKeyFacts\(\s*['"`]([^'"`]+)['"`]/g)].map((m) => m[1]);
 }
 
+/** The backend this process should be on, decided here rather than by backend() (the code under test): forced, else OpenBLAS, else ORT, else TypeScript. */
+const expectedLinalg = process.env.PIPELINE_LINALG ?? (loadNative() ? 'native' : loadOrtLinalg() ? 'ort' : 'js');
+
 test('every built-in stage whose bundle includes numerics/backend.ts has the linear-algebra backend in its env', async () => {
   let reaching = 0;
   for (const kind of builtIn.kinds()) {
     const stage = await builtIn.load(kind);
     if (!('numerics/backend.ts' in stage.sources)) continue;
     reaching++;
-    assert.ok(stage.env.linalg === 'js' || stage.env.linalg === 'native', `${kind}: env.linalg is ${stage.env.linalg}`);
+    assert.is(stage.env.linalg, expectedLinalg, `${kind}: env.linalg is ${stage.env.linalg}, expected ${expectedLinalg}`);
+    // What changes the last bits on each backend is in the key with it.
     if (stage.env.linalg === 'native') assert.ok(stage.env.blas_threads, `${kind}: no env.blas_threads`);
+    if (stage.env.linalg === 'ort') for (const f of ['ort', 'ort_isa', 'ort_threads']) assert.ok(stage.env[f], `${kind}: no env.${f}`);
   }
   // kernel, eos and nc1 (gram: true) at least: the list comes from the bundles, not from here.
   assert.ok(reaching >= 3, `only ${reaching} stages reach the backend`);
@@ -163,7 +171,10 @@ test("a project stage's own env() still enters its key (a plain object, no defin
 });
 
 test('a linear-algebra backend switch reruns the nc1 gram node (it declares no env), not the data', () => {
-  if (!loadNative()) return void console.log('  (OpenBLAS addon not built here: only the env check above applies)');
+  // From this process's backend to the TypeScript one, which every machine has (from js: to ort).
+  const a = expectedLinalg;
+  const b = a === 'js' ? 'ort' : 'js';
+  if (b === 'ort' && !loadOrtLinalg()) return void console.log('  (only the TypeScript backend loads here: no backend switch to test)');
   const dir = makeProject({
     'configs/g.yml': `stages:
   data:
@@ -175,11 +186,16 @@ test('a linear-algebra backend switch reruns the nc1 gram node (it declares no e
     params: { gram: true }
 `,
   });
-  const first = cli(dir, ['run', 'g', '--json'], { PIPELINE_LINALG: 'native' });
+  const first = cli(dir, ['run', 'g', '--json'], { PIPELINE_LINALG: a });
   assert.is(first.code, 0, first.stderr);
-  const p = cli(dir, ['plan', 'g', '--json'], { PIPELINE_LINALG: 'js' });
+  const p = cli(dir, ['plan', 'g', '--json'], { PIPELINE_LINALG: b });
   const nodes = JSON.parse(p.stdout).nodes as { id: string; status: string; changed?: string[] }[];
-  assert.equal(nodes.filter((n) => n.status === 'would-run').map((n) => [n.id, n.changed]), [['nc1', ['env.linalg: native -> js', 'env.blas_threads: 1 -> unset']]]);
+  const rerun = nodes.filter((n) => n.status === 'would-run');
+  assert.equal(rerun.map((n) => n.id), ['nc1']);
+  assert.ok(rerun[0].changed!.includes(`env.linalg: ${a} -> ${b}`), JSON.stringify(rerun[0].changed));
+  // The facts of the backend left behind go with it (blas_threads for native; ort, ort_isa, ort_threads for ort).
+  const gone = a === 'native' ? ['blas_threads'] : a === 'ort' ? ['ort', 'ort_isa', 'ort_threads'] : [];
+  for (const f of gone) assert.ok(rerun[0].changed!.some((c) => c.startsWith(`env.${f}: `) && c.endsWith('-> unset')), `env.${f} not said to change: ${JSON.stringify(rerun[0].changed)}`);
 });
 
 test.run();

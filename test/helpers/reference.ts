@@ -4,10 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const REFERENCE_DIR = [join(here, '../../../shared/reference'), join(here, '../../shared/reference')].find(existsSync) ?? '';
+// PIPELINE_REFERENCE_DIR first: a git worktree elsewhere (e.g. /work/wt/<name>) has no ../shared beside it.
+export const REFERENCE_DIR = [process.env.PIPELINE_REFERENCE_DIR ?? '', join(here, '../../../shared/reference'), join(here, '../../shared/reference')].filter(Boolean).find(existsSync) ?? '';
 
 export function loadReference<T = any>(name: string): T {
-  if (!REFERENCE_DIR) throw new Error('../shared/reference not found beside the repository');
+  if (!REFERENCE_DIR) throw new Error('../shared/reference not found beside the repository (or set PIPELINE_REFERENCE_DIR)');
   return JSON.parse(readFileSync(join(REFERENCE_DIR, name), 'utf8')) as T;
 }
 

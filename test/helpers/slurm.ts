@@ -5,13 +5,31 @@
  * Slurm tests say so and skip; CI runs as root, so there they always run.
  *
  * A cluster this process started is stopped (scripts/slurm/down.sh) when the process ends, also on
- * SIGINT/SIGTERM; one that was already up is left as it was. PIPELINE_TEST_KEEP_SLURM=1 keeps them.
+ * SIGINT/SIGTERM, and registered with the suite's service list (test/helpers/services.ts), so that
+ * test/run.mjs stops it even when this process is killed; one that was already up is left as it
+ * was. PIPELINE_TEST_KEEP_SLURM=1 keeps them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from './project.ts';
+import { registerService } from './services.ts';
+
+/** A daemon's pid file names a live process of that name (as up.sh and down.sh decide it). */
+function alive(pidFile: string): boolean {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    return pid > 0 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === pidFile.split('/').pop()!.replace(/\.pid$/, '');
+  } catch {
+    return false;
+  }
+}
+
+/** All three daemons of the cluster in `dir` already run: someone else started it. */
+function alreadyUp(dir: string): boolean {
+  return alive(join(dir, 'munge', 'munged.pid')) && alive(join(dir, 'run', 'slurmctld.pid')) && alive(join(dir, 'run', 'slurmd.pid'));
+}
 
 export interface SlurmCluster {
   /** What a Slurm client needs (SLURM_CONF). */
@@ -47,6 +65,8 @@ export function slurmCluster(nodes = 1): SlurmCluster | null {
     PIPELINE_SLURM_SLURMD_TIMEOUT: '10',
   };
   const wasUp = controllerRuns(dir);
+  // Registered before up.sh runs, so that an interrupted start is stopped too (root only starts daemons).
+  if (!wasUp && process.getuid?.() === 0 && process.env.PIPELINE_TEST_KEEP_SLURM !== '1') registerService({ name: `slurm cluster ${dir}`, stop: ['bash', join(SCRIPTS, 'down.sh')], env: { PIPELINE_SLURM_DIR: dir } });
   const up = () => {
     const r = spawnSync('bash', [join(SCRIPTS, 'up.sh'), '--nodes', String(nodes)], { encoding: 'utf8', env });
     return r;

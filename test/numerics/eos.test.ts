@@ -1,3 +1,4 @@
+// @linalg-dependent: results go through numerics/backend.ts; test/run.mjs reruns this file on `ort` where OpenBLAS is the default.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { adaptiveKernel, eosMap, type EosProblem } from '../../numerics/eos.ts';
