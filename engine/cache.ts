@@ -21,7 +21,7 @@ import { sha256 } from './hash.ts';
 import type { KeyRecord } from './key.ts';
 import { isSafeOutputName, type InputRef, type JobInputs, type OutputFile, type RecordedInputs } from './outputs.ts';
 import { syncDirAsync, writeFileDurableAsync } from './store/files.ts';
-import { RunHistory, type RunRef } from './store/history.ts';
+import { metaStamp, RunHistory, type LastRunEntry, type RunRef } from './store/history.ts';
 import { acquireLease, describeHolder, inspectLease, leaseSeconds, releaseLease, type LeaseRole, type LeaseState } from './store/leases.ts';
 import { localLiveness, ownerTag, parseOwnerTag, self } from './store/owner.ts';
 
@@ -369,13 +369,18 @@ export class Cache {
     return this.history.allRefs();
   }
 
-  readLastRun(target: string): Map<string, { key: string; digest: string }> {
+  readLastRun(target: string): Map<string, LastRunEntry> {
     return this.history.readLastRun(target);
+  }
+
+  /** The stamp of an entry's meta.json bound to a key and digest (store/history.ts), or undefined when absent. */
+  metaStamp(key: string, digest: string): string | undefined {
+    return metaStamp(`${this.entryDir(key)}/meta.json`, key, digest);
   }
 
   addRun(target: string, run: RunRef, digests: Record<string, string>): void {
     this.ensure();
-    this.history.addRun(target, run, digests);
+    this.history.addRun(target, run, digests, (key, digest) => this.metaStamp(key, digest));
   }
 }
 

@@ -78,8 +78,8 @@ export interface Done {
   meta?: NodeMeta;
 }
 
-/** What the last run recorded per node: a key whose entry still exists keeps its digest. */
-export type KnownEntries = Map<string, { key: string; digest: string }>;
+/** What the last run recorded per node: a hint, trusted only while its entry's meta stamp matches. */
+export type KnownEntries = Map<string, { key: string; digest: string; stamp?: string }>;
 
 /** A node whose key is resolved: all that running it (again) needs. */
 interface Resolved {
@@ -124,11 +124,15 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
     return r;
   };
 
-  /** Step 2: a complete entry under the key; the last run's record spares reading its meta. */
+  /**
+   * Step 2: a complete entry under the key. The last run's record spares reading its meta only
+   * while the meta's stamp (one stat) still matches the recorded one: the record is a hint, and a
+   * stale or damaged one costs a read of meta.json, never a wrong digest in a dependant's key.
+   */
   const probeCache = (node: PlanNode, key: string): Done | undefined => {
     if (opts.force) return undefined;
     const known = opts.known?.get(node.id);
-    if (known && known.key === key && cache.hasEntry(key)) return { result: resultOf(node, 'cached', { key }), digest: known.digest };
+    if (known?.stamp && known.key === key && cache.metaStamp(key, known.digest) === known.stamp) return { result: resultOf(node, 'cached', { key }), digest: known.digest };
     const meta = cache.checkedMeta(key);
     return meta ? cachedDone(node, meta) : undefined;
   };

@@ -67,7 +67,12 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
     const keys = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.result.key!]));
     const digests = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.digest!]));
     // A run that computed nothing and matches the last record adds nothing: keeps a no-op fast.
-    const unchanged = ok.length === known.size && ok.every((n) => known.get(n.id)?.key === keys[n.id]);
+    // A record whose digest or stamp no longer holds (stale, damaged) is rewritten.
+    const holds = (id: string) => {
+      const k = known.get(id);
+      return k?.key === keys[id] && k.digest === digests[id] && k.stamp !== undefined && k.stamp === s.cache.metaStamp(k.key, k.digest);
+    };
+    const unchanged = ok.length === known.size && ok.every((n) => holds(n.id));
     if (ok.length && !unchanged && opts.publish !== false) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
     const failures = describeFailures(exp, results, process.cwd());
     return summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, published, failures, executorName === 'local' ? undefined : executorName);
