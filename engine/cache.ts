@@ -69,6 +69,8 @@ export class Cache {
   private count = 0;
   private readonly history: RunHistory;
   private created = false;
+  /** Set by read-only commands (plan, show): a damaged entry is then reported absent, not removed. */
+  readOnly = false;
 
   constructor(readonly dir: string) {
     this.history = new RunHistory(join(dir, 'refs'));
@@ -144,7 +146,7 @@ export class Cache {
   checkedMeta(key: string): NodeMeta | undefined {
     const meta = this.readMeta(key);
     if (!meta) {
-      if (existsSync(this.entryDir(key))) this.remove(key);
+      if (!this.readOnly && existsSync(this.entryDir(key))) this.remove(key);
       return undefined;
     }
     const dir = this.entryDir(key);
@@ -156,7 +158,7 @@ export class Cache {
         // missing
       }
       if (size !== f.bytes) {
-        this.remove(key);
+        if (!this.readOnly) this.remove(key);
         return undefined;
       }
     }

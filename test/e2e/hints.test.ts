@@ -3,12 +3,12 @@
  * Damaged (every digest zeroed, one downstream row dropped), a run must still give every node the
  * key and digest of a clean build, and publish the same bytes.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Cache } from '../../engine/cache.ts';
-import { makeProject, PACKAGE_ROOT, run } from '../helpers/project.ts';
+import { cli, makeProject, PACKAGE_ROOT, run } from '../helpers/project.ts';
 
 const copy = (name: string) => readFileSync(join(PACKAGE_ROOT, 'configs', name), 'utf8');
 const dir = makeProject({ 'configs/fig2.yml': copy('fig2.yml'), 'configs/fig3.yml': copy('fig3.yml') });
@@ -56,6 +56,40 @@ test('an entry recomputed behind the record (same key, new meta.json): the stamp
   const metaPath = join(cache.entryDir(key), 'meta.json');
   writeFileSync(metaPath, readFileSync(metaPath));
   assert.is.not(cache.metaStamp(key, digest), stamp, id);
+});
+
+const leftovers = () => readdirSync(join(dir, 'reports')).filter((f) => f.startsWith('.'));
+
+test('a fault while publishing leaves the old report and no staging folder; a dead process\'s leftovers go at the next publish', async () => {
+  const before = reportBytes();
+  // A dead publisher's folders (pid 2^22+1 is above Linux's pid_max default: never alive here).
+  mkdirSync(join(dir, 'reports', '.staging-fig3-4194305'));
+  mkdirSync(join(dir, 'reports', '.old-fig3-4194305'));
+  // The report entry loses a file behind the record: publishing it fails mid-copy.
+  const doc = JSON.parse(readFileSync(lastFile, 'utf8')) as Record<string, string[]>;
+  const reportKey = doc.report[0];
+  const meta = cache.readMeta(reportKey)!;
+  const victim = Object.keys(meta.outputs).find((f) => f.endsWith('.svg'))!;
+  const saved = readFileSync(join(cache.entryDir(reportKey), victim));
+  rmSync(join(cache.entryDir(reportKey), victim));
+  rmSync(join(dir, 'reports', 'fig3', '.report-key'));
+  let failed = false;
+  await run(dir, 'fig3', { profile: 'quick' }).catch(() => (failed = true));
+  assert.ok(failed, 'publishing from a damaged entry fails');
+  assert.equal(leftovers(), []);
+  assert.ok(existsSync(join(dir, 'reports', 'fig3', 'README.md')), 'the old report stays');
+  writeFileSync(join(cache.entryDir(reportKey), victim), saved);
+  await run(dir, 'fig3', { profile: 'quick' });
+  assert.equal(leftovers(), []);
+  assert.equal(reportBytes(), before);
+});
+
+test('read-only commands pointed at a missing cache folder do not create it', () => {
+  const missing = join(dir, 'no-cache-here');
+  for (const args of [['verify', 'nosuchtarget'], ['verify', 'fig3'], ['verify'], ['plan', 'fig3', '--profile', 'quick'], ['show', 'fig3'], ['show', 'some/node']]) {
+    cli(dir, [...args, '--cache-dir', missing]);
+    assert.ok(!existsSync(missing), `${args.join(' ')} created ${missing}`);
+  }
 });
 
 test.run();
