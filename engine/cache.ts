@@ -53,6 +53,8 @@ export interface NodeMeta {
   created: string;
   log: string[];
   executor?: ExecutorRecord;
+  /** An entry pulled from a remote cache: from where, signed by whom (key fingerprint), when. */
+  origin?: { remote: string; signer: string; pulled: string };
 }
 
 const CACHE_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline cache (content-addressed node outputs). See its README.\n';

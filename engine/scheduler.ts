@@ -21,6 +21,7 @@ import { explainChange, nodeKey, type KeyRecord } from './key.ts';
 import type { JobInputs } from './outputs.ts';
 import { JobError, writeFailureLog } from './node-log.ts';
 import type { LoadedStage } from './stages.ts';
+import { LayeredStore } from './store/layered.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
 
@@ -38,6 +39,8 @@ export interface NodeResult {
   executor?: ExecutorRecord;
   /** A failed node's log: message, stack, params (engine/node-log.ts). */
   logPath?: string;
+  /** A cached node whose entry was fetched from the remote cache by this run. */
+  pulled?: boolean;
   /** This id names the same computation as node `shared` (one entry, listed under both ids). */
   shared?: string;
 }
@@ -63,6 +66,8 @@ export interface SchedulerOptions {
   previous: () => Map<string, string>;
   /** The last run's keys and digests: a no-op run then stats entries instead of parsing meta.json. */
   known?: KnownEntries;
+  /** Where the probe looks: the local cache, then a remote (default: the local cache alone). */
+  store?: LayeredStore;
   events?: RunEvents;
 }
 
@@ -92,6 +97,7 @@ interface Resolved {
 
 export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<Map<string, Done>> {
   const { cache, executor } = opts;
+  const store = opts.store ?? new LayeredStore(cache);
   const limit = pLimit(Math.max(1, executor?.slots ?? 1));
   const byId = new Map(exp.nodes.map((n) => [n.id, n]));
   const done = new Map<string, Promise<Done>>();
@@ -124,17 +130,12 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
     return r;
   };
 
-  /**
-   * Step 2: a complete entry under the key. The last run's record spares reading its meta only
-   * while the meta's stamp (one stat) still matches the recorded one: the record is a hint, and a
-   * stale or damaged one costs a read of meta.json, never a wrong digest in a dependant's key.
-   */
-  const probeCache = (node: PlanNode, key: string): Done | undefined => {
+  /** Step 2: a complete entry under the key, from the store's layers (store/layered.ts). */
+  const probeCache = async (node: PlanNode, key: string): Promise<Done | undefined> => {
     if (opts.force) return undefined;
-    const known = opts.known?.get(node.id);
-    if (known?.stamp && known.key === key && cache.metaStamp(key, known.digest) === known.stamp) return { result: resultOf(node, 'cached', { key }), digest: known.digest };
-    const meta = cache.checkedMeta(key);
-    return meta ? cachedDone(node, meta) : undefined;
+    const hit = await store.probe(key, opts.known?.get(node.id));
+    if (!hit) return undefined;
+    return { result: resultOf(node, 'cached', { key, ...(hit.pulled ? { pulled: true } : {}) }), digest: hit.digest, ...(hit.meta ? { meta: hit.meta } : {}) };
   };
 
   /** Where a job reads its inputs; undefined names an upstream whose entry has gone. */
@@ -282,7 +283,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
       return { result: resultOf(node, 'skipped', { error: `upstream ${blocked.result.id} ${blocked.result.status}` }) };
     }
     const r = resolveKey(node, opts.stages.get(node.kind)!, ups);
-    const hit = probeCache(node, r.key);
+    const hit = await probeCache(node, r.key);
     if (hit) return hit;
     if (!executor) return { result: resultOf(node, 'would-run', { key: r.key, changed: explain(node, r.record) }) };
     return runNode(r);
