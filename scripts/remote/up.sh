@@ -22,12 +22,12 @@ die() { say "error: $*"; exit 1; }
 export PATH="$PATH:/usr/sbin:/sbin"
 if ! command -v nginx >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    die "nginx is missing; install it as root: apt-get update && apt-get install -y nginx-light (or run this script as root)"
+    die "nginx is missing; install it as root: apt-get update && apt-get install -y nginx (or run this script as root)"
   fi
-  say "installing nginx-light (apt)"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light) >&2 || die "apt-get install nginx-light failed"
+  say "installing nginx (apt)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx) >&2 || die "apt-get install nginx failed"
 fi
-nginx -V 2>&1 | grep -q -- '--with-http_dav_module' || die "this nginx has no DAV module (PUT): install Debian's nginx or nginx-light"
+nginx -V 2>&1 | grep -q -- '--with-http_dav_module' || die "this nginx has no DAV module (PUT): install Debian's nginx or nginx"
 
 [ -n "$DIR" ] || DIR="$(mktemp -d "${TMPDIR:-/tmp}/pipeline-remote.XXXXXX")"
 mkdir -p "$DIR/root/ac" "$DIR/root/cas" "$DIR/body" "$DIR/log"
