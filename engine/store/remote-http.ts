@@ -41,7 +41,7 @@ export class RemoteError extends Error {
   }
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT', 'NO_ANSWER']);
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** What a download of one file came to. */
@@ -109,7 +109,8 @@ export class HttpRemote {
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code ?? '';
           if (UNREACHABLE.has(code)) {
-            this.down ??= `${this.where} is unreachable (${code === 'CONNECT_TIMEOUT' ? `no answer within ${this.connectTimeoutMs / 1000} s` : code})`;
+            const why = code === 'CONNECT_TIMEOUT' ? `no connection within ${this.connectTimeoutMs / 1000} s` : code === 'NO_ANSWER' ? `connected, but no answer within ${(2 * this.connectTimeoutMs) / 1000} s` : code;
+            this.down ??= `${this.where} is unreachable (${why})`;
             throw new RemoteDown(this.down);
           }
           if (e instanceof RemoteError && (e.status === 401 || e.status === 403)) {
@@ -139,12 +140,22 @@ export class HttpRemote {
         if (!sock.connecting) connected = true;
         else sock.once('connect', () => (connected = true));
       });
+      // A server that takes the connection and never answers is as good as unreachable: a GET or
+      // HEAD gets its headers within the connect timeout (a PUT's answer comes after its body).
+      let answered = false;
+      if (method !== 'PUT') {
+        const answerTimer = setTimeout(() => {
+          if (!answered) req.destroy(Object.assign(new Error('no answer'), { code: 'NO_ANSWER' }));
+        }, 2 * this.connectTimeoutMs);
+        req.on('close', () => clearTimeout(answerTimer));
+      }
       req.setTimeout(this.idleTimeoutMs, () => req.destroy(Object.assign(new Error(`no data for ${this.idleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.on('error', (e) => {
         clearTimeout(connectTimer);
         reject(e);
       });
       req.on('response', (res) => {
+        answered = true;
         clearTimeout(connectTimer);
         const status = res.statusCode ?? 0;
         if (status === 404) {

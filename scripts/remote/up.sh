@@ -10,6 +10,8 @@
 #   $DIR/body/        PUT bodies in flight     $DIR/nginx.pid  $DIR/log/ (error.log, access.log)
 # PORT 0 or unset: a free port. The bodies' temp folder is on the root's filesystem, so nginx
 # moves a finished upload into place with one rename: a PUT cut off mid-way leaves no object.
+# PIPELINE_REMOTE_LIMIT_RATE (e.g. 5m): nginx's limit_rate on responses (tests of a server that
+# dies mid-download use it to make a download last).
 # Installs nginx from the distribution (apt) when missing and run as root; Debian's nginx 1.22
 # has the DAV module built in (--with-http_dav_module).
 set -euo pipefail
@@ -44,6 +46,8 @@ fi
 
 # Running as root, nginx's workers switch to a user: the stored files must be theirs.
 USER_LINE=""
+RATE_LINE=""
+if [ -n "${PIPELINE_REMOTE_LIMIT_RATE:-}" ]; then RATE_LINE="limit_rate ${PIPELINE_REMOTE_LIMIT_RATE};"; fi
 if [ "$(id -u)" -eq 0 ]; then USER_LINE="user root;"; fi
 
 cat > "$DIR/nginx.conf" <<CONF
@@ -70,6 +74,7 @@ http {
       create_full_put_path on;
       dav_access user:rw group:r all:r;
       limit_except GET HEAD PUT { deny all; }
+      $RATE_LINE
     }
   }
 }
