@@ -193,6 +193,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       const r = await pullCommand(target, { ...base(o), remote: o.remote, quiet: o.quiet || o.json });
       if (o.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
       else process.stderr.write(transferLine('pull', r));
+      if (r.unavailable) exit = 1;
     });
 
   targetOptions(program.command('push <target>').description('write a target\'s local entries to the remote cache: files first, signed manifest last (needs PIPELINE_REMOTE_KEY)'))

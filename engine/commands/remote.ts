@@ -125,7 +125,7 @@ export async function pushKeys(remote: RemoteCache, keys: string[]): Promise<{ p
   if (failed.length) {
     const first = failed[0].reason as Error;
     const why = first instanceof RemoteDown ? first.message : first.message.split('\n')[0];
-    throw new PipelineError(`push to ${remote.http.where} incomplete: ${failed.length} of ${keys.length} entries not written (${why}); ${n.pushed} written. Run push again: what the server has whole is skipped`);
+    throw new PipelineError(`push to ${remote.http.where} incomplete: ${failed.length} of ${keys.length} entries not written (${why}); ${n.pushed} written. Run push again: what the server has whole is skipped`, {}, 1);
   }
   return n;
 }

@@ -214,6 +214,90 @@ if (server) {
     assert.match(r.err, /credentials in the URL are refused/);
     assert.not.match(r.err, /s3cret/);
   });
+
+  // Faults mid-transfer need transfers that last: 16 entries of 8 MB each (a toy stage).
+  const BLOB_STAGE = `export default {
+  description: 'mb megabytes of the byte i',
+  params: { i: { type: 'integer', doc: 'which' }, mb: { type: 'integer', doc: 'size' } },
+  run({ params }) { return { 'blob.bin': new Uint8Array(params.mb << 20).fill(params.i) }; },
+};
+`;
+  const BLOB_CONFIG = `title: blobs\nsweep:\n  i: [${Array.from({ length: 16 }, (_, i) => i + 1).join(', ')}]\nstages:\n  blob:\n    stage: blob\n    params: { i: "\${i}", mb: 8 }\n`;
+  const blobProject = () => makeProject({ 'configs/blobs.yml': BLOB_CONFIG, 'stages/blob.ts': BLOB_STAGE });
+  const P = blobProject();
+
+  /** Every object on the server is whole (hashes to its name); every manifest's objects are there. */
+  function serverConsistent(dir: string): { objects: number; manifests: number } {
+    const cas = readdirSync(join(dir, 'root', 'cas'));
+    for (const f of cas) assert.is(sha(readFileSync(join(dir, 'root', 'cas', f))), f, `object ${f} is partial`);
+    const ac = readdirSync(join(dir, 'root', 'ac'));
+    for (const k of ac) for (const o of Object.values((JSON.parse(readFileSync(join(dir, 'root', 'ac', k), 'utf8')) as Manifest).outputs)) assert.ok(cas.includes(o.sha256), `manifest ${k} names a missing object`);
+    return { objects: cas.length, manifests: ac.length };
+  }
+
+  test('the server killed mid-push: an error naming what was not written; no partial object on the server; a second push completes', async () => {
+    const s2 = startRemote()!;
+    try {
+      const built2 = await cliRun(P, ['run', 'blobs', '--json']);
+      assert.is(built2.code, 0, built2.err);
+      const child = cliAsync(P, ['push', 'blobs', '--remote', s2.url], { ...env, PIPELINE_REMOTE_JOBS: '1' });
+      let err = '';
+      child.stderr!.on('data', (d) => (err += d));
+      const exited = new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+      await waitFor(() => readdirSync(join(s2.dir, 'root', 'cas')).length >= 1, 20_000, 'a first object on the server');
+      s2.kill();
+      const code = await exited;
+      assert.is(code, 1, err);
+      assert.match(err, /push to .* incomplete: \d+ of 16 entries not written/);
+      const mid = serverConsistent(s2.dir);
+      assert.ok(mid.manifests < 16, 'killed before the end');
+      s2.start();
+      const again = await cliRun(P, ['push', 'blobs', '--remote', s2.url, '--json'], env);
+      assert.is(again.code, 0, again.err);
+      assert.is(JSON.parse(again.out).moved, 16 - mid.manifests);
+      assert.equal(serverConsistent(s2.dir), { objects: 16, manifests: 16 });
+    } finally {
+      s2.stop();
+    }
+  });
+
+  test('the server killed mid-pull: one warning; nothing partial filed locally; a second pull completes, run runs 0 nodes', async () => {
+    const s3 = startRemote({ PIPELINE_REMOTE_LIMIT_RATE: '8m' })!;
+    try {
+      const push = await cliRun(P, ['push', 'blobs', '--remote', s3.url], env);
+      assert.is(push.code, 0, push.err);
+      const Q = blobProject();
+      const child = cliAsync(Q, ['pull', 'blobs', '--remote', s3.url, '--json'], env);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (err += d));
+      const exited = new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+      const staging = join(Q, 'cache', 'staging');
+      await waitFor(() => existsSync(staging) && readdirSync(staging).length > 0, 20_000, 'a download under way');
+      await new Promise((r) => setTimeout(r, 300));
+      s3.kill();
+      const code = await exited;
+      assert.is(code, 1, err);
+      assert.is(warnings(err).length, 1, err);
+      assert.match(warnings(err)[0], /unreachable|ECONNRESET|socket hang up/);
+      const pulled = JSON.parse(out).moved as number;
+      assert.ok(pulled < 16, 'killed before the end');
+      const c = new Cache(join(Q, 'cache'));
+      const local = [...c.keys()];
+      assert.is(local.length, pulled);
+      for (const k of local) assert.equal(c.corruptOutputs(k), []);
+      assert.ok(!existsSync(staging) || readdirSync(staging).length === 0, 'no staging left');
+      s3.start();
+      const again = await cliRun(Q, ['pull', 'blobs', '--remote', s3.url, '--json'], env);
+      assert.is(again.code, 0, again.err);
+      assert.is(JSON.parse(again.out).moved, 16 - pulled);
+      const run = await cliRun(Q, ['run', 'blobs', '--json']);
+      assert.is(JSON.parse(run.out).ran, 0);
+    } finally {
+      s3.stop();
+    }
+  });
 } else {
   test('remote cache tests: skipped (nginx cannot be installed here; see the line above)', () => {});
 }
