@@ -17,7 +17,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Cache, NodeMeta } from '../cache.ts';
 import { makeKey } from '../key.ts';
 import { isSafeOutputName, outputsDigest } from '../outputs.ts';
-import { HttpRemote, RemoteDown } from './remote-http.ts';
+import { HttpRemote, RemoteDown, type Download } from './remote-http.ts';
 import { checkSignature, signManifest, type Manifest } from './signing.ts';
 
 /** Says a kind of problem once (the first instance), counts the rest. */
@@ -122,12 +122,17 @@ export class RemoteCache {
     const staging = this.cache.newStagingDir(key);
     let committed = false;
     try {
-      let bytes = 0;
-      for (const [name, f] of Object.entries(m.outputs)) {
-        const got = await this.http.download(`cas/${f.sha256}`, `${staging}/${name}`, f.sha256, f.bytes, (n) => (this.bytesMoved += n));
+      // The files of one entry at once (the client bounds the transfers); all settle before the
+      // staging folder can be discarded.
+      const files = Object.entries(m.outputs);
+      const settled = await Promise.allSettled(files.map(([name, f]) => this.http.download(`cas/${f.sha256}`, `${staging}/${name}`, f.sha256, f.bytes, (n) => (this.bytesMoved += n))));
+      const thrown = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (thrown) throw thrown.reason;
+      for (const r of settled) {
+        const got = (r as PromiseFulfilledResult<Download>).value;
         if (!got.ok) return void this.opts.warnings.warn(got.missing ? 'missing' : 'object', `${key.slice(0, 12)} (${m.id}): ${got.problem}: not used (a miss)`);
-        bytes += f.bytes;
       }
+      const bytes = files.reduce((n, [, f]) => n + f.bytes, 0);
       const { signature: _sig, executor: _executor, ...meta } = m;
       const local: NodeMeta = { ...meta, origin: { remote: this.opts.label ?? this.http.where, signer: sig.signer, pulled: new Date().toISOString() } };
       await this.cache.commit(staging, local);

@@ -4,7 +4,7 @@
  * `run` runs nothing and publishes the same bytes. Then poisoning and faults, each: one warning,
  * nothing wrong filed locally, the build still correct.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Cache, type NodeMeta } from '../../engine/cache.ts';
+import { outputsDigest } from '../../engine/outputs.ts';
 import { newKeyPair, signManifest, type Manifest } from '../../engine/store/signing.ts';
 import { cliAsync, cliRun, makeProject, PACKAGE_ROOT, waitFor } from '../helpers/project.ts';
 import { startRemote } from '../helpers/remote.ts';
@@ -50,35 +51,26 @@ async function runFresh(extra: Record<string, string> = {}): Promise<{ dir: stri
   return { dir, ...r, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** One entry's manifest on the server, changed by `f`, put back afterwards. */
-async function withManifest(key: string, f: (m: Manifest) => Manifest | string, body: () => Promise<void>): Promise<void> {
-  const path = manifestPath(key);
-  const saved = readFileSync(path);
-  const m = f(JSON.parse(saved.toString()) as Manifest);
-  writeFileSync(path, typeof m === 'string' ? m : JSON.stringify(m));
-  try {
-    await body();
-  } finally {
-    writeFileSync(path, saved);
-  }
-}
-
-/** A data node's key (a leaf: its recomputation is quick) and its meta in cache A. */
-function leaf(): { key: string; meta: NodeMeta } {
+/** Leaf-ish ntk nodes' keys (their recomputation is quick) and their metas in cache A. */
+function leaves(n: number): { key: string; meta: NodeMeta }[] {
   const last = JSON.parse(readFileSync(join(A, 'cache', 'refs', 'fig3.last.json'), 'utf8')) as Record<string, string[]>;
-  const id = Object.keys(last).find((k) => k.startsWith('ntk['))!;
-  return { key: last[id][0], meta: new Cache(join(A, 'cache')).readMeta(last[id][0])! };
+  const ids = Object.keys(last).filter((k) => k.startsWith('ntk['));
+  const a = new Cache(join(A, 'cache'));
+  return ids.slice(0, n).map((id) => ({ key: last[id][0], meta: a.readMeta(last[id][0])! }));
 }
 
-/** The poisoned entry was computed here (no origin), with cache A's bytes; the build equals A's. */
-function assertClean(r: { dir: string; code: number; out: string; err: string }, key: string): void {
+/** Poisoned entries were computed here (no origin) with cache A's bytes; the build equals A's. */
+function assertClean(r: { dir: string; code: number; out: string; err: string }, poisoned: { key: string; meta: NodeMeta }[]): void {
   assert.is(r.code, 0, r.err);
   assert.equal(truth(r.dir, r.out), built);
-  const local = new Cache(join(r.dir, 'cache')).readMeta(key)!;
-  assert.is(local.origin, undefined, 'the poisoned entry was not filed from the server');
-  assert.equal(local.outputs, leaf().meta.outputs);
+  const c = new Cache(join(r.dir, 'cache'));
+  for (const p of poisoned) {
+    const local = c.readMeta(p.key)!;
+    assert.is(local.origin, undefined, 'a poisoned entry was not filed from the server');
+    assert.equal(local.outputs, p.meta.outputs);
+  }
   const s = JSON.parse(r.out) as { ran: number; remote: { pulled: number } };
-  assert.is(s.ran, 1, 'only the poisoned node ran');
+  assert.is(s.ran, poisoned.length, 'only the poisoned nodes ran');
   assert.ok(s.remote.pulled > 90);
 }
 
@@ -109,7 +101,7 @@ if (server) {
     assert.is(again.present, p.moved);
     // Every manifest is signed; every object is whole under its digest.
     for (const f of readdirSync(join(server.dir, 'root', 'cas'))) assert.is(sha(readFileSync(join(server.dir, 'root', 'cas', f))), f);
-    assert.ok((JSON.parse(readFileSync(manifestPath(leaf().key), 'utf8')) as Manifest).signature?.sig);
+    assert.ok((JSON.parse(readFileSync(manifestPath(leaves(1)[0].key), 'utf8')) as Manifest).signature?.sig);
   });
 
   test('an empty cache B pulls fig3; run runs 0 nodes; reports byte-identical; verify --sample re-executes pulled entries', async () => {
@@ -122,61 +114,46 @@ if (server) {
     assert.is(JSON.parse(run.out).ran, 0);
     assert.equal(truth(B, run.out), built);
     assert.equal(reportFiles(B), reportFiles(A));
-    const meta = new Cache(join(B, 'cache')).readMeta(leaf().key)!;
+    const meta = new Cache(join(B, 'cache')).readMeta(leaves(1)[0].key)!;
     assert.is(meta.origin?.remote, server.url.replace(/\/$/, ''));
     const verify = await cliRun(B, ['verify', 'fig3', '--sample', '0.05']);
     assert.is(verify.code, 0, verify.out + verify.err);
     assert.match(verify.out, /re-executed [1-9]\d*: 0 differ/);
   });
 
-  test('a manifest rewritten on the server with other digests: one warning, a miss, the build correct', async () => {
-    const { key } = leaf();
-    const other = Object.values(new Cache(join(A, 'cache')).readMeta(JSON.parse(readFileSync(join(A, 'cache', 'refs', 'fig3.last.json'), 'utf8')).summary[0])!.outputs)[0];
-    await withManifest(key, (m) => {
-      const name = Object.keys(m.outputs)[0];
-      m.outputs[name] = { ...other };
-      m.digest = createHash('sha256').update(JSON.stringify(Object.fromEntries(Object.entries(m.outputs).sort().map(([k, v]) => [k, v.sha256])))).digest('hex');
-      return m;
-    }, async () => {
-      const r = await runFresh();
-      assert.is(warnings(r.err).length, 1, r.err);
-      assert.match(warnings(r.err)[0], /bad signature|digest/);
-      assertClean(r, key);
-    });
-  });
-
-  test('a manifest signed by an unknown key: one warning, a miss, the build correct', async () => {
-    const { key } = leaf();
+  test('poisoning, each one warning and a miss, nothing wrong filed locally, the build correct: a manifest rewritten with other digests, one signed by an unknown key, one unsigned, an output object truncated', async () => {
+    const [rewritten, foreign, unsigned, truncated] = leaves(4);
+    const saved = new Map<string, Buffer>();
+    const keep = (path: string) => saved.set(path, readFileSync(path));
+    const edit = (key: string, f: (m: Manifest) => Manifest) => {
+      keep(manifestPath(key));
+      writeFileSync(manifestPath(key), JSON.stringify(f(JSON.parse(readFileSync(manifestPath(key), 'utf8')) as Manifest)));
+    };
     const stranger = newKeyPair();
-    const { createPrivateKey } = await import('node:crypto');
-    await withManifest(key, (m) => signManifest({ ...m, signature: undefined } as NodeMeta, { key: createPrivateKey(stranger.privatePem), signer: stranger.signer }), async () => {
-      const r = await runFresh();
-      assert.is(warnings(r.err).length, 1, r.err);
-      assert.match(warnings(r.err)[0], /unknown key/);
-      assertClean(r, key);
+    // Other digests: another entry's output in place of this one's, the digest made to match.
+    const other = Object.values(leaves(6)[5].meta.outputs)[0];
+    edit(rewritten.key, (m) => {
+      m.outputs[Object.keys(m.outputs)[0]] = { ...other };
+      m.digest = outputsDigest(m.outputs);
+      return m;
     });
-    // An unsigned one the same way.
-    await withManifest(key, (m) => ({ ...m, signature: undefined }), async () => {
-      const r = await runFresh();
-      assert.is(warnings(r.err).length, 1, r.err);
-      assert.match(warnings(r.err)[0], /unsigned/);
-      assertClean(r, key);
-    });
-  });
-
-  test('an output object truncated on the server: one warning, a miss, the build correct', async () => {
-    const { key, meta } = leaf();
-    const f = Object.values(meta.outputs).sort((a, b) => b.bytes - a.bytes)[0];
+    edit(foreign.key, (m) => signManifest({ ...m, signature: undefined } as NodeMeta, { key: createPrivateKey(stranger.privatePem), signer: stranger.signer }));
+    edit(unsigned.key, (m) => ({ ...m, signature: undefined }));
+    const f = Object.values(truncated.meta.outputs).sort((a, b) => b.bytes - a.bytes)[0];
     const obj = join(server.dir, 'root', 'cas', f.sha256);
-    const saved = readFileSync(obj);
+    keep(obj);
     truncateSync(obj, Math.floor(f.bytes / 2));
     try {
       const r = await runFresh();
-      assert.is(warnings(r.err).length, 1, r.err);
-      assert.match(warnings(r.err)[0], /bytes/);
-      assertClean(r, key);
+      const w = warnings(r.err);
+      assert.is(w.length, 4, r.err);
+      assert.ok(w.some((l) => /bad signature/.test(l)), 'rewritten');
+      assert.ok(w.some((l) => /unknown key/.test(l)), 'foreign signer');
+      assert.ok(w.some((l) => /unsigned/.test(l)), 'unsigned');
+      assert.ok(w.some((l) => /bytes/.test(l)), 'truncated');
+      assertClean(r, [rewritten, foreign, unsigned, truncated]);
     } finally {
-      writeFileSync(obj, saved);
+      for (const [path, bytes] of saved) writeFileSync(path, bytes);
     }
   });
 
