@@ -20,7 +20,10 @@ import { isSafeOutputName, outputsDigest } from '../outputs.ts';
 import { HttpRemote, RemoteDown, type Download } from './remote-http.ts';
 import { checkSignature, signManifest, type Manifest } from './signing.ts';
 
-/** Says a kind of problem once (the first instance), counts the rest. */
+/**
+ * Says a kind of problem once (the first instance), counts the rest: a server with a hundred
+ * truncated objects is one line, not a hundred; different problems are each said.
+ */
 export class Warnings {
   private readonly seen = new Map<string, number>();
   constructor(private readonly write: (line: string) => void) {}
@@ -118,7 +121,7 @@ export class RemoteCache {
     if (bad) return void this.opts.warnings.warn('manifest', `the manifest of ${key.slice(0, 12)} ${bad}: not used (a miss)`);
     const m = raw as Manifest;
     const sig = checkSignature(m, this.opts.trusted);
-    if ('problem' in sig) return void this.opts.warnings.warn('signature', `${key.slice(0, 12)}: ${sig.problem}: not used (a miss)`);
+    if ('problem' in sig) return void this.opts.warnings.warn(sig.kind, `${key.slice(0, 12)}: ${sig.problem}: not used (a miss)`);
     const staging = this.cache.newStagingDir(key);
     let committed = false;
     try {

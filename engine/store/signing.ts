@@ -92,19 +92,19 @@ export function signManifest(meta: NodeMeta, writer: { key: KeyObject; signer: s
 }
 
 /** The signer when the manifest is signed by a trusted key, else why not (one line). */
-export function checkSignature(m: Manifest, trusted: Map<string, KeyObject>): { signer: string } | { problem: string } {
+export function checkSignature(m: Manifest, trusted: Map<string, KeyObject>): { signer: string } | { problem: string; kind: 'unsigned' | 'unknown-signer' | 'bad-signature' } {
   const s = m.signature;
-  if (!s || typeof s !== 'object' || typeof s.signer !== 'string' || typeof s.sig !== 'string') return { problem: 'unsigned manifest' };
-  if (s.alg !== 'ed25519') return { problem: `signature algorithm ${String(s.alg).slice(0, 20)} (expected ed25519)` };
+  if (!s || typeof s !== 'object' || typeof s.signer !== 'string' || typeof s.sig !== 'string') return { problem: 'unsigned manifest', kind: 'unsigned' };
+  if (s.alg !== 'ed25519') return { problem: `signature algorithm ${String(s.alg).slice(0, 20)} (expected ed25519)`, kind: 'bad-signature' };
   const pub = trusted.get(s.signer);
-  if (!pub) return { problem: `signed by an unknown key ${s.signer.slice(0, 16)} (not in PIPELINE_REMOTE_TRUST)` };
+  if (!pub) return { problem: `signed by an unknown key ${s.signer.slice(0, 16)} (not in PIPELINE_REMOTE_TRUST)`, kind: 'unknown-signer' };
   let ok = false;
   try {
     ok = verify(null, signedPayload(m, s.signer), pub, Buffer.from(s.sig, 'base64'));
   } catch {
     ok = false;
   }
-  return ok ? { signer: s.signer } : { problem: `bad signature (the manifest was changed after signer ${s.signer.slice(0, 16)} signed it)` };
+  return ok ? { signer: s.signer } : { problem: `bad signature (the manifest was changed after signer ${s.signer.slice(0, 16)} signed it)`, kind: 'bad-signature' };
 }
 
 /** A new key pair as PEM text (`pipeline remote keygen`). */
