@@ -86,7 +86,7 @@ test('a fault while publishing leaves the old report and no staging folder; a de
 
 test('read-only commands pointed at a missing cache folder do not create it', () => {
   const missing = join(dir, 'no-cache-here');
-  for (const args of [['verify', 'nosuchtarget'], ['verify', 'fig3'], ['verify'], ['plan', 'fig3', '--profile', 'quick'], ['show', 'fig3'], ['show', 'some/node']]) {
+  for (const args of [['verify', 'nosuchtarget'], ['verify', 'fig3'], ['verify'], ['plan', 'fig3', '--profile', 'quick'], ['show', 'fig3'], ['show', 'some/node'], ['diff', 'fig3']]) {
     cli(dir, [...args, '--cache-dir', missing]);
     assert.ok(!existsSync(missing), `${args.join(' ')} created ${missing}`);
   }
