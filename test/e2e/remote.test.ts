@@ -241,8 +241,10 @@ if (server) {
   test('the server killed mid-pull: one warning; nothing partial filed locally; a second pull completes, run runs 0 nodes', async () => {
     const s3 = startRemote({ PIPELINE_REMOTE_LIMIT_RATE: '8m' })!;
     try {
-      const push = await cliRun(P, ['push', 'blobs', '--remote', s3.url], env);
+      // run --remote-write pushes what the run used (here: all cached, 0 ran).
+      const push = await cliRun(P, ['run', 'blobs', '--json', '--remote', s3.url, '--remote-write'], env);
       assert.is(push.code, 0, push.err);
+      assert.equal(JSON.parse(push.out).remote, { where: s3.url.replace(/\/$/, ''), pulled: 0, pushed: 16, warnings: 0 });
       const Q = blobProject();
       const child = cliAsync(Q, ['pull', 'blobs', '--remote', s3.url, '--json'], env);
       let out = '';
