@@ -8,9 +8,11 @@
  * problem (missing, truncated, mismatched, unsigned, unknown signer, server gone) is a miss
  * with one warning per kind of problem, never a failure and never a local entry.
  *
- * Push: files first (skipping what HEAD already has whole), the signed manifest last, and never
- * over a manifest the server already has (one key is one computation: the first trusted writer's
- * entry stays).
+ * Push: files first (skipping what HEAD already has whole, and restoring objects evicted from
+ * under a manifest), the signed manifest last, and never over a manifest the server already has
+ * (one key is one computation: the first trusted writer's entry stays). Two writers racing on one
+ * key between HEAD and PUT both write a whole, signed manifest of the same computation; the
+ * server's rename keeps one.
  */
 import { existsSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
@@ -157,19 +159,20 @@ export class RemoteCache {
     if (!writer) throw new Error('push needs a writer key');
     const meta = this.cache.readMeta(key);
     if (!meta) return 'absent';
-    if ((await this.http.head(`ac/${key}`)) !== undefined) {
-      this.pushed.skipped++;
-      return 'present';
-    }
+    const present = (await this.http.head(`ac/${key}`)) !== undefined;
     const dir = this.cache.entryDir(key);
-    for (const f of Object.values(meta.outputs)) {
+    // Files first. Also under a manifest the server has: an object evicted or cut short behind it
+    // is written again (a reader would otherwise miss it for good).
+    for (const [name, f] of Object.entries(meta.outputs)) {
       const have = await this.http.head(`cas/${f.sha256}`);
-      // An object of another size (a partial upload some server kept) is written again.
       if (have === f.bytes) continue;
-      const name = Object.keys(meta.outputs).find((n) => meta.outputs[n] === f)!;
       await this.http.upload(`cas/${f.sha256}`, `${dir}/${name}`, f.bytes, (n) => (this.bytesMoved += n));
       this.pushed.files++;
       this.pushed.bytes += f.bytes;
+    }
+    if (present) {
+      this.pushed.skipped++;
+      return 'present';
     }
     const { origin: _origin, ...clean } = meta;
     const manifest = signManifest(clean, writer);

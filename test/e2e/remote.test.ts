@@ -5,7 +5,7 @@
  * nothing wrong filed locally, the build still correct.
  */
 import { createHash, createPrivateKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,14 @@ if (server) {
     const again = JSON.parse((await cliRun(A, ['push', ...quick, '--remote', server.url, '--json'], env)).out);
     assert.is(again.moved, 0);
     assert.is(again.present, p.moved);
+    assert.is(again.files, 0);
+    // An object evicted from under its manifest: the next push writes it again.
+    const evicted = Object.values(leaves(1)[0].meta.outputs)[0];
+    rmSync(join(server.dir, 'root', 'cas', evicted.sha256));
+    const repair = JSON.parse((await cliRun(A, ['push', ...quick, '--remote', server.url, '--json'], env)).out);
+    assert.is(repair.moved, 0);
+    assert.is(repair.files, 1);
+    assert.ok(existsSync(join(server.dir, 'root', 'cas', evicted.sha256)));
     // Every manifest is signed; every object is whole under its digest.
     for (const f of readdirSync(join(server.dir, 'root', 'cas'))) assert.is(sha(readFileSync(join(server.dir, 'root', 'cas', f))), f);
     assert.ok((JSON.parse(readFileSync(manifestPath(leaves(1)[0].key), 'utf8')) as Manifest).signature?.sig);
