@@ -17,7 +17,7 @@ export interface RemoteServer {
   /** The server's folder: root/ac, root/cas hold what it stores. */
   dir: string;
   port: string;
-  /** Graceful stop (QUIT). */
+  /** Graceful stop (QUIT), and its folder removed. */
   stop(): void;
   /** SIGKILL of master and workers: a server dying mid-transfer. */
   kill(): void;
@@ -42,7 +42,7 @@ export function startRemote(env: Record<string, string> = {}): RemoteServer | nu
     url,
     dir,
     port,
-    stop: () => down(),
+    stop: () => down('--purge'),
     kill: () => down('--kill'),
     start: () => {
       const again = up(port);
