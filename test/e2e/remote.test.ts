@@ -222,6 +222,9 @@ if (server) {
   const BLOB_CONFIG = `title: blobs\nsweep:\n  i: [${Array.from({ length: 16 }, (_, i) => i + 1).join(', ')}]\nstages:\n  blob:\n    stage: blob\n    params: { i: "\${i}", mb: 8 }\n`;
   const blobProject = () => makeProject({ 'configs/blobs.yml': BLOB_CONFIG, 'stages/blob.ts': BLOB_STAGE });
   const P = blobProject();
+  // 128 MB of blobs per project: removed at the end, unlike the small temp projects.
+  const bigProjects = [P];
+  test.after(() => bigProjects.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   /** Every object on the server is whole (hashes to its name); every manifest's objects are there. */
   function serverConsistent(dir: string): { objects: number; manifests: number } {
@@ -266,6 +269,7 @@ if (server) {
       assert.is(push.code, 0, push.err);
       assert.equal(JSON.parse(push.out).remote, { where: s3.url.replace(/\/$/, ''), pulled: 0, pushed: 16, warnings: 0 });
       const Q = blobProject();
+      bigProjects.push(Q);
       const child = cliAsync(Q, ['pull', 'blobs', '--remote', s3.url, '--json'], env);
       let out = '';
       let err = '';
