@@ -30,6 +30,7 @@ import { diffRows, formatTable } from './engine/results-diff.ts';
 import { formatFailure } from './engine/failures.ts';
 import { formatGroups, groupByStage } from './engine/plan-format.ts';
 import { readFileSync } from 'node:fs';
+import { keygenCommand, pullCommand, pushCommand, type TransferSummary } from './engine/commands/remote.ts';
 
 /** A failed node's log for --debug (it may be gone if the cache was cleaned meanwhile). */
 function readLog(path: string): string {
@@ -64,6 +65,7 @@ function printSummary(s: RunSummary, verb: string, explain: boolean, debug = fal
   err.write(`${s.target} (${s.profile}): ${parts.join(', ')} in ${s.seconds.toFixed(2)} s\n`);
   const placed = placement(s.nodes);
   if (placed) err.write(`${placed}\n`);
+  if (s.remote) err.write(`remote ${s.remote.where}: ${s.remote.pulled} pulled${s.remote.pushed !== undefined ? `, ${s.remote.pushed} pushed` : ''}\n`);
   for (const p of s.published) err.write(`report: ${p}/README.md\n`);
   // A full or read-only cache fails every node in flight the same way: said once.
   const fsFaults = s.failures.filter((f) => isFsFaultMessage(f.message));
@@ -150,6 +152,8 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .option('--slurm-mem <size>', 'sbatch --mem (e.g. 8G)')
     .option('--slurm-arg <arg>', 'any other sbatch argument (repeatable)', collect, [])
     .option('--slurm-nodes-per-job <n>', 'nodes per array task (default: sized from recorded run times)')
+    .option('--remote <url>', 'remote cache read on a local miss (default: $PIPELINE_REMOTE, else the config\'s remote: url; "off": none)')
+    .option('--remote-write', 'push the target\'s entries to the remote cache after the run (needs PIPELINE_REMOTE_KEY)')
     .option('--no-verify-inputs', 'do not hash inputs against their recorded digests before a stage reads them')
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--explain', 'say per stage how many nodes ran and which part of their keys changed')
@@ -166,7 +170,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
         args: o.slurmArg,
         nodesPerJob: o.slurmNodesPerJob,
       };
-      const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json, executor: o.executor, slurm, verifyInputs: o.verifyInputs });
+      const s = await runCommand(target, { ...base(o), quiet: o.quiet || o.json, executor: o.executor, slurm, verifyInputs: o.verifyInputs, remote: o.remote, remoteWrite: o.remoteWrite });
       if (o.json) process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
       if (!o.json || s.failed) printSummary(s, 'run', o.explain ?? false, debug, o.verbose ?? false);
       if (s.failed || s.skipped) exit = 1;
@@ -182,6 +186,41 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       const s = await planCommand(target, base(o));
       if (o.json) process.stdout.write(`${JSON.stringify({ ...s, stages: groupByStage(s.nodes, (st) => s.kinds?.[st] ?? '?') }, null, 1)}\n`);
       else printSummary(s, 'plan', true, false, o.verbose ?? false);
+    });
+
+  const transferLine = (verb: string, r: TransferSummary) =>
+    `${verb} ${r.target} (${r.profile}) ${verb === 'pull' ? 'from' : 'to'} ${r.remote}: ${r.moved} entries ${verb === 'pull' ? 'pulled' : 'pushed'} (${r.files} files, ${(r.bytes / 1e6).toFixed(1)} MB), ${r.present} already ${verb === 'pull' ? 'local' : 'there'}, ${r.unavailable} ${verb === 'pull' ? 'not on the server' : 'not built locally'} in ${r.seconds.toFixed(2)} s\n`;
+  targetOptions(program.command('pull <target>').description('fetch a target\'s entries from the remote cache into the local one (runs nothing; then `run` publishes)'))
+    .option('--remote <url>', 'remote cache (default: $PIPELINE_REMOTE, else the config\'s remote: url)')
+    .option('--json', 'the summary as JSON on stdout')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (target: string, o) => {
+      const r = await pullCommand(target, { ...base(o), remote: o.remote, quiet: o.quiet || o.json });
+      if (o.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
+      else process.stderr.write(transferLine('pull', r));
+      if (r.unavailable) exit = 1;
+    });
+
+  targetOptions(program.command('push <target>').description('write a target\'s local entries to the remote cache: files first, signed manifest last (needs PIPELINE_REMOTE_KEY)'))
+    .option('--remote <url>', 'remote cache (default: $PIPELINE_REMOTE, else the config\'s remote: url)')
+    .option('--json', 'the summary as JSON on stdout')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (target: string, o) => {
+      const r = await pushCommand(target, { ...base(o), remote: o.remote, quiet: o.quiet || o.json });
+      if (o.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
+      else process.stderr.write(transferLine('push', r));
+      if (r.unavailable) exit = 1;
+    });
+
+  program
+    .command('remote')
+    .description('remote cache keys')
+    .command('keygen')
+    .description('make an ed25519 key pair for signing pushed entries: <prefix>.key (PIPELINE_REMOTE_KEY) and <prefix>.pub (for readers\' PIPELINE_REMOTE_TRUST)')
+    .requiredOption('-o, --out <prefix>', 'file name prefix')
+    .action((o) => {
+      const k = keygenCommand(o.out);
+      process.stdout.write(`private key: ${k.privateFile} (keep it secret: PIPELINE_REMOTE_KEY)\npublic key:  ${k.publicFile} (readers add it to their PIPELINE_REMOTE_TRUST file)\nsigner:      ${k.signer}\n`);
     });
 
   program

@@ -21,7 +21,7 @@ import { sha256 } from './hash.ts';
 import type { KeyRecord } from './key.ts';
 import { isSafeOutputName, type InputRef, type JobInputs, type OutputFile, type RecordedInputs } from './outputs.ts';
 import { syncDirAsync, writeFileDurableAsync } from './store/files.ts';
-import { RunHistory, type RunRef } from './store/history.ts';
+import { metaStamp, RunHistory, type LastRunEntry, type RunRef } from './store/history.ts';
 import { acquireLease, describeHolder, inspectLease, leaseSeconds, releaseLease, type LeaseRole, type LeaseState } from './store/leases.ts';
 import { localLiveness, ownerTag, parseOwnerTag, self } from './store/owner.ts';
 
@@ -56,6 +56,8 @@ export interface NodeMeta {
   created: string;
   log: string[];
   executor?: ExecutorRecord;
+  /** An entry pulled from a remote cache: from where, signed by whom (key fingerprint), when. */
+  origin?: { remote: string; signer: string; pulled: string };
 }
 
 const CACHE_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline cache (content-addressed node outputs). See its README.\n';
@@ -72,6 +74,8 @@ export class Cache {
   private count = 0;
   private readonly history: RunHistory;
   private created = false;
+  /** Set by read-only commands (plan, show): a damaged entry is then reported absent, not removed. */
+  readOnly = false;
 
   constructor(readonly dir: string) {
     this.history = new RunHistory(join(dir, 'refs'));
@@ -147,7 +151,7 @@ export class Cache {
   checkedMeta(key: string): NodeMeta | undefined {
     const meta = this.readMeta(key);
     if (!meta) {
-      if (existsSync(this.entryDir(key))) this.remove(key);
+      if (!this.readOnly && existsSync(this.entryDir(key))) this.remove(key);
       return undefined;
     }
     const dir = this.entryDir(key);
@@ -159,7 +163,7 @@ export class Cache {
         // missing
       }
       if (size !== f.bytes) {
-        this.remove(key);
+        if (!this.readOnly) this.remove(key);
         return undefined;
       }
     }
@@ -372,13 +376,18 @@ export class Cache {
     return this.history.allRefs();
   }
 
-  readLastRun(target: string): Map<string, { key: string; digest: string }> {
+  readLastRun(target: string): Map<string, LastRunEntry> {
     return this.history.readLastRun(target);
+  }
+
+  /** The stamp of an entry's meta.json bound to a key and digest (store/history.ts), or undefined when absent. */
+  metaStamp(key: string, digest: string): string | undefined {
+    return metaStamp(`${this.entryDir(key)}/meta.json`, key, digest);
   }
 
   addRun(target: string, run: RunRef, digests: Record<string, string>): void {
     this.ensure();
-    this.history.addRun(target, run, digests);
+    this.history.addRun(target, run, digests, (key, digest) => this.metaStamp(key, digest));
   }
 }
 

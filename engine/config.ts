@@ -45,6 +45,8 @@ export interface TargetSpec {
   executor?: string;
   /** Options of the slurm executor (`slurm:`), checked by executors/slurm-options.ts. */
   slurm?: Record<string, unknown>;
+  /** The remote cache (`remote: { url }`), checked by store/remote-config.ts; flag and environment override it. */
+  remote?: Record<string, unknown>;
   overrides: string[];
   /** The --set overrides that found their key in this target or a target it includes. */
   matched: string[];
@@ -55,7 +57,7 @@ export interface TargetSpec {
   locate(path: readonly (string | number)[]): Location;
 }
 
-const TOP_KEYS = ['title', 'description', 'aliases', 'extends', 'vars', 'sweep', 'profiles', 'stages', 'publish', 'include', 'executor', 'slurm'];
+const TOP_KEYS = ['title', 'description', 'aliases', 'extends', 'vars', 'sweep', 'profiles', 'stages', 'publish', 'include', 'executor', 'slurm', 'remote'];
 const STAGE_KEYS = ['stage', 'params', 'inputs', 'over', 'resources', 'description'];
 export const DEFAULT_PROFILE = 'full';
 
@@ -351,6 +353,7 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
   if (doc.publish !== undefined && typeof doc.publish !== 'string') throw new PipelineError('expected the name of the stage whose outputs form the report', locate(['publish']));
   if (doc.executor !== undefined && doc.executor !== 'local' && doc.executor !== 'slurm') throw new PipelineError(`expected local or slurm, got ${describeValue(doc.executor)}`, locate(['executor']));
   if (doc.slurm !== undefined && !isMapping(doc.slurm)) throw new PipelineError(`expected a mapping of slurm options, got ${describeValue(doc.slurm)}`, locate(['slurm']));
+  if (doc.remote !== undefined && !isMapping(doc.remote)) throw new PipelineError(`expected a mapping with the remote cache's url, got ${describeValue(doc.remote)}`, locate(['remote']));
   // A profile must exist somewhere: in this target or in one it includes (paper --profile quick).
   const ownProfiles = isMapping(profiles) ? Object.keys(profiles) : [];
   const allProfiles = [...new Set([...ownProfiles, ...include.flatMap((c) => c.profiles)])];
@@ -379,6 +382,7 @@ export function loadTarget(file: string, opts: LoadOptions, includedFrom: string
     include,
     ...(doc.executor !== undefined ? { executor: doc.executor as string } : {}),
     ...(doc.slurm !== undefined ? { slurm: doc.slurm as Record<string, unknown> } : {}),
+    ...(doc.remote !== undefined ? { remote: doc.remote as Record<string, unknown> } : {}),
     overrides,
     matched,
     profiles: allProfiles,

@@ -104,9 +104,62 @@ export function publishTarget(t: TargetSpec, nodeId: string, ctx: PublishContext
   const dest = join(ctx.reportsDir, t.name);
   const keyFile = join(dest, KEY_FILE);
   if (!ctx.force && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === done.meta.key) return 'unchanged';
+  removeLeftovers(ctx.reportsDir, t.name);
   const staging = join(ctx.reportsDir, `.staging-${t.name}-${process.pid}`);
+  try {
+    fillStaging(t, nodeId, done.meta, staging, ctx);
+  } catch (e) {
+    // A fault (a full disk, an entry gone) leaves the old report as it was and no staging folder.
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  const old = join(ctx.reportsDir, `.old-${t.name}-${process.pid}`);
+  if (existsSync(dest)) renameSync(dest, old);
+  try {
+    renameSync(staging, dest);
+  } catch (e) {
+    if (existsSync(old)) renameSync(old, dest);
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  rmSync(old, { recursive: true, force: true });
+  return 'published';
+}
+
+/**
+ * Staging and old folders of this target that a process ended mid-publish left behind (killed, or
+ * a version that did not clean up after a fault): removed unless their process is alive.
+ */
+function removeLeftovers(reportsDir: string, target: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(reportsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\.(?:staging|old)-(.+)-(\d+)$/.exec(name);
+    if (!m || m[1] !== target) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && pidAlive(pid)) continue;
+    rmSync(join(reportsDir, name), { recursive: true, force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The report's files: the node's outputs, then its provenance. */
+function fillStaging(t: TargetSpec, nodeId: string, meta: NodeMeta, staging: string, ctx: PublishContext): void {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  const done = { meta };
   const src = ctx.cache.entryDir(done.meta.key);
   for (const name of Object.keys(done.meta.outputs)) {
     // readMeta already refuses such metas; checked again where a name becomes a path outside the cache.
@@ -118,11 +171,6 @@ export function publishTarget(t: TargetSpec, nodeId: string, ctx: PublishContext
   writeFileSync(readme, existsSync(readme) ? `${readFileSync(readme, 'utf8').trimEnd()}\n\n${prov.markdown}` : `# ${t.title}\n\n${prov.markdown}`);
   writeFileSync(join(staging, 'provenance.json'), prov.json);
   writeFileSync(join(staging, KEY_FILE), done.meta.key);
-  const old = join(ctx.reportsDir, `.old-${t.name}-${process.pid}`);
-  if (existsSync(dest)) renameSync(dest, old);
-  renameSync(staging, dest);
-  rmSync(old, { recursive: true, force: true });
-  return 'published';
 }
 
 /**

@@ -23,6 +23,7 @@ import { JobError, writeFailureLog } from './node-log.ts';
 import { slotsFor } from './resources.ts';
 import { SlotGate } from './slot-gate.ts';
 import type { LoadedStage } from './stages.ts';
+import { LayeredStore } from './store/layered.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
 
@@ -40,6 +41,8 @@ export interface NodeResult {
   executor?: ExecutorRecord;
   /** A failed node's log: message, stack, params (engine/node-log.ts). */
   logPath?: string;
+  /** A cached node whose entry was fetched from the remote cache by this run. */
+  pulled?: boolean;
   /** This id names the same computation as node `shared` (one entry, listed under both ids). */
   shared?: string;
 }
@@ -65,6 +68,8 @@ export interface SchedulerOptions {
   previous: () => Map<string, string>;
   /** The last run's keys and digests: a no-op run then stats entries instead of parsing meta.json. */
   known?: KnownEntries;
+  /** Where the probe looks: the local cache, then a remote (default: the local cache alone). */
+  store?: LayeredStore;
   events?: RunEvents;
 }
 
@@ -80,8 +85,8 @@ export interface Done {
   meta?: NodeMeta;
 }
 
-/** What the last run recorded per node: a key whose entry still exists keeps its digest. */
-export type KnownEntries = Map<string, { key: string; digest: string }>;
+/** What the last run recorded per node: a hint, trusted only while its entry's meta stamp matches. */
+export type KnownEntries = Map<string, { key: string; digest: string; stamp?: string }>;
 
 /** A node whose key is resolved: all that running it (again) needs. */
 interface Resolved {
@@ -94,6 +99,7 @@ interface Resolved {
 
 export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<Map<string, Done>> {
   const { cache, executor } = opts;
+  const store = opts.store ?? new LayeredStore(cache);
   const slots = Math.max(1, executor?.slots ?? 1);
   const gate = new SlotGate(slots, executor?.gpuDevices ?? []);
   const demandOf = (node: PlanNode) => ({
@@ -131,13 +137,12 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
     return r;
   };
 
-  /** Step 2: a complete entry under the key; the last run's record spares reading its meta. */
-  const probeCache = (node: PlanNode, key: string): Done | undefined => {
+  /** Step 2: a complete entry under the key, from the store's layers (store/layered.ts). */
+  const probeCache = async (node: PlanNode, key: string): Promise<Done | undefined> => {
     if (opts.force) return undefined;
-    const known = opts.known?.get(node.id);
-    if (known && known.key === key && cache.hasEntry(key)) return { result: resultOf(node, 'cached', { key }), digest: known.digest };
-    const meta = cache.checkedMeta(key);
-    return meta ? cachedDone(node, meta) : undefined;
+    const hit = await store.probe(key, opts.known?.get(node.id));
+    if (!hit) return undefined;
+    return { result: resultOf(node, 'cached', { key, ...(hit.pulled ? { pulled: true } : {}) }), digest: hit.digest, ...(hit.meta ? { meta: hit.meta } : {}) };
   };
 
   /** Where a job reads its inputs; undefined names an upstream whose entry has gone. */
@@ -286,7 +291,7 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
       return { result: resultOf(node, 'skipped', { error: `upstream ${blocked.result.id} ${blocked.result.status}` }) };
     }
     const r = resolveKey(node, opts.stages.get(node.kind)!, ups);
-    const hit = probeCache(node, r.key);
+    const hit = await probeCache(node, r.key);
     if (hit) return hit;
     if (!executor) return { result: resultOf(node, 'would-run', { key: r.key, changed: explain(node, r.record) }) };
     return runNode(r);

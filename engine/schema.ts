@@ -150,6 +150,15 @@ export function configSchema(stages: Map<string, StageDefinition>): Schema {
       stages: stagesMap('#/$defs/stage'),
       publish: { type: 'string', description: 'the stage whose outputs form reports/<target>/' },
       include: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description: 'other targets to build too' },
+      executor: { enum: ['local', 'slurm'], description: 'where nodes run; --executor and $PIPELINE_EXECUTOR override it' },
+      slurm: { type: 'object', description: 'options of the slurm executor (README: Running on a cluster)' },
+      remote: {
+        type: 'object',
+        properties: { url: { type: 'string', description: 'http(s) URL of the remote cache, without credentials' } },
+        required: ['url'],
+        additionalProperties: false,
+        description: 'the remote cache read on a local miss; --remote and $PIPELINE_REMOTE override it (README: Remote cache)',
+      },
     },
     additionalProperties: false,
     // A config that extends nothing defines its stages whole: each names its kind.

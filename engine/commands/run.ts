@@ -9,7 +9,10 @@ import { schedule } from '../scheduler.ts';
 import { openSession, prepareTarget, previousKeys } from '../session.ts';
 import { localGpuDevices } from '../executors/gpus.ts';
 import { checkLocalResources } from '../executors/local-resources.ts';
+import { LayeredStore } from '../store/layered.ts';
+import { openRemote } from '../store/remote-config.ts';
 import { waitForExclusiveUsers } from './exclusive.ts';
+import { pushKeys } from './remote.ts';
 import { createExecutor, summarise, type RunSummary, type TargetOptions } from './shared.ts';
 
 export async function runCommand(name: string, opts: TargetOptions): Promise<RunSummary> {
@@ -18,6 +21,8 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
   const { target, exp, stages } = await prepareTarget(s, name, opts.profile, opts.set);
   // The same precedence as the slurm options: flag, then environment, then the config.
   const executorName = opts.executor ?? process.env.PIPELINE_EXECUTOR ?? target.executor ?? 'local';
+  // Before anything runs: a bad URL or key file is bad input (exit 2).
+  const remote = openRemote(s.cache, { flag: opts.remote, config: target.remote, locate: target.locate, write: opts.remoteWrite });
   const jobs = opts.jobs ?? s.defaultJobs;
   // Resources the local pool cannot give are said before anything runs (exit 2).
   if (executorName === 'local') {
@@ -53,6 +58,7 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
         verifyInputs: opts.verifyInputs,
         previous,
         known,
+        store: new LayeredStore(s.cache, remote),
         events: progress,
       });
     } finally {
@@ -60,6 +66,17 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
       progress.stop();
       await executor.close();
     }
+    let pushed: number | undefined;
+    if (remote && opts.remoteWrite) {
+      const built = [...new Set(exp.nodes.map((n) => done.get(n.id)!).filter((d) => d.result.status === 'ran' || d.result.status === 'cached').map((d) => d.result.key!))];
+      try {
+        pushed = (await pushKeys(remote, built)).pushed;
+      } catch (e) {
+        // The build itself is fine: said loudly, and the summary shows no push count.
+        remote.warnings.warn('push', (e as Error).message);
+      }
+    }
+    remote?.http.close();
     const published: string[] = [];
     for (const t of opts.publish === false ? [] : exp.targets) {
       const id = exp.publish[t.name];
@@ -73,10 +90,17 @@ export async function runCommand(name: string, opts: TargetOptions): Promise<Run
     const keys = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.result.key!]));
     const digests = Object.fromEntries(ok.map((n) => [n.id, done.get(n.id)!.digest!]));
     // A run that computed nothing and matches the last record adds nothing: keeps a no-op fast.
-    const unchanged = ok.length === known.size && ok.every((n) => known.get(n.id)?.key === keys[n.id]);
+    // A record whose digest or stamp no longer holds (stale, damaged) is rewritten.
+    const holds = (id: string) => {
+      const k = known.get(id);
+      return k?.key === keys[id] && k.digest === digests[id] && k.stamp !== undefined && k.stamp === s.cache.metaStamp(k.key, k.digest);
+    };
+    const unchanged = ok.length === known.size && ok.every((n) => holds(n.id));
     if (ok.length && !unchanged && opts.publish !== false) s.cache.addRun(target.name, { time: new Date().toISOString(), profile: target.profile, nodes: keys }, digests);
     const failures = describeFailures(exp, results, process.cwd());
-    return summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, published, failures, executorName === 'local' ? undefined : executorName);
+    const summary = summarise(exp, target.name, target.profile, results, (performance.now() - t0) / 1000, published, failures, executorName === 'local' ? undefined : executorName);
+    if (remote) summary.remote = { where: remote.http.where, pulled: results.filter((r) => r.pulled).length, ...(pushed !== undefined ? { pushed } : {}), warnings: remote.warnings.count() };
+    return summary;
   } finally {
     closeLease();
   }

@@ -25,6 +25,10 @@ export interface TargetOptions extends SessionOptions {
   verifyInputs?: boolean;
   /** false: build only (no report, no run record), as `diff` builds a variant. */
   publish?: boolean;
+  /** --remote URL: the remote cache read on a local miss (else PIPELINE_REMOTE, else the config's remote:). */
+  remote?: string;
+  /** --remote-write: push the target's entries to the remote cache after the run. */
+  remoteWrite?: boolean;
 }
 
 export interface RunSummary {
@@ -42,6 +46,8 @@ export interface RunSummary {
   failures: Failure[];
   /** Config stage name -> stage kind, for per-stage summaries. */
   kinds: Record<string, string>;
+  /** With a remote cache: entries fetched from it by this run, and (--remote-write) pushed to it. */
+  remote?: { where: string; pulled: number; pushed?: number; warnings: number };
 }
 
 export function summarise(

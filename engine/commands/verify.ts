@@ -57,15 +57,8 @@ async function reexecute(s: Session, pool: () => Promise<WorkerPool>, meta: Node
  */
 export async function verifyCommand(opts: SessionOptions & { target?: string; sample?: number; jobs?: number }): Promise<VerifyResult> {
   const s = openSession(opts);
-  const closeLease = s.cache.openLeaseIfWritable('verify');
-  try {
-    return await verifyWith(s, opts);
-  } finally {
-    closeLease();
-  }
-}
-
-async function verifyWith(s: Session, opts: { target?: string; sample?: number; jobs?: number }): Promise<VerifyResult> {
+  // What to check is known before the cache is touched: a bad target or a missing cache folder
+  // is said without creating anything (verify is a reader; it only removes damaged entries).
   let keys: string[];
   if (opts.target) {
     const bad = targetNameProblem(opts.target);
@@ -74,6 +67,16 @@ async function verifyWith(s: Session, opts: { target?: string; sample?: number; 
     if (!last.size) throw new PipelineError(`target "${opts.target}" has not been run with this cache (${s.cache.dir})`);
     keys = [...new Set([...last.values()].map((v) => v.key))];
   } else keys = [...s.cache.keys()];
+  if (!keys.length) return { checked: 0, corrupt: [], reexecuted: 0, differing: [], skipped: [] };
+  const closeLease = s.cache.openLeaseIfWritable('verify');
+  try {
+    return await verifyWith(s, keys, opts);
+  } finally {
+    closeLease();
+  }
+}
+
+async function verifyWith(s: Session, keys: string[], opts: { sample?: number; jobs?: number }): Promise<VerifyResult> {
   const corrupt: VerifyResult['corrupt'] = [];
   for (const key of keys) {
     const files = s.cache.corruptOutputs(key);

@@ -972,6 +972,56 @@ def(11, 'bad-input matrix (test/soak/bad-inputs.mjs)', async () => {
   return { n: Number(m[1]) + Number(m[2]), ok: m[2] === '0' && r.status === 0, observed: `${m[0]} (exit ${r.status})` };
 });
 
+def(12, 'remote cache: a 1 GB output pushed and pulled (nginx)', async () => {
+  // Streamed both ways: the CLI's peak RSS (VmHWM, polled) must stay under 300 MB. The full soak's
+  // case (minutes); soak:quick runs it (64 MB) only when asked for with --only 12.
+  if (QUICK && !ONLY?.includes(12)) return { skip: 'full soak only (npm run soak): 1 GB each way' };
+  const MB = Q(1024, 64);
+  const srv = join(TMP, 'remote-server');
+  const up = spawnSync('bash', [join(ROOT, 'scripts', 'remote', 'up.sh'), srv], { encoding: 'utf8' });
+  if (up.status !== 0) return IS_ROOT ? { ok: false, observed: `scripts/remote/up.sh failed: ${firstLines(up.stderr)}` } : { skip: `no nginx and not root: ${firstLines(up.stderr)}` };
+  const url = up.stdout.trim();
+  try {
+    const blob = `export default {\n  description: 'mb megabytes',\n  params: { mb: { type: 'integer', doc: 'size' } },\n  run({ params }) { const b = new Uint8Array(params.mb << 20); for (let i = 0; i < b.length; i += 4096) b[i] = i % 251; return { 'blob.bin': b }; },\n};\n`;
+    const config = `stages:\n  blob:\n    stage: blob\n    params: { mb: ${MB} }\n`;
+    const a = makeProject(config, { 'stages/blob.ts': blob });
+    const b = makeProject(config, { 'stages/blob.ts': blob });
+    const keys = join(TMP, 'remote-keys');
+    mkdirSync(keys, { recursive: true });
+    await cli(a, ['remote', 'keygen', '-o', join(keys, 'w')]);
+    const env = { PIPELINE_REMOTE_KEY: join(keys, 'w.key'), PIPELINE_REMOTE_TRUST: join(keys, 'w.pub') };
+    const built = await cli(a, ['run', 'soak', '--json'], env, 600_000);
+    if (built.code !== 0) return { ok: false, observed: `build exit ${built.code}: ${firstLines(built.err)}` };
+    /** Runs the CLI, polling its peak RSS. */
+    const peak = async (dir, args) => {
+      const p = start(dir, args, env);
+      let hwm = 0;
+      const poll = setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.child.pid}/status`, 'utf8'));
+          if (m) hwm = Math.max(hwm, Number(m[1]) / 1024);
+        } catch {}
+      }, 50);
+      const r = await p.done;
+      clearInterval(poll);
+      return { ...r, mb: hwm };
+    };
+    const push = await peak(a, ['push', 'soak', '--remote', url, '-q']);
+    const pull = await peak(b, ['pull', 'soak', '--remote', url, '-q']);
+    const run = await cli(b, ['run', 'soak', '--json'], env);
+    const s = json(run);
+    const whole = checkCache(join(b, 'cache')).half.length === 0;
+    const ok = push.code === 0 && pull.code === 0 && s?.ran === 0 && whole && push.mb < 300 && pull.mb < 300;
+    return {
+      n: 1,
+      ok,
+      observed: `${MB} MB output: push exit ${push.code} in ${(push.ms / 1000).toFixed(1)} s, peak RSS ${push.mb.toFixed(0)} MB; pull exit ${pull.code} in ${(pull.ms / 1000).toFixed(1)} s, peak RSS ${pull.mb.toFixed(0)} MB; then run: ${s ? `${s.ran} ran` : `exit ${run.code}`}; pulled entry ${whole ? 'whole' : 'NOT whole'}${push.code || pull.code ? ` (${firstLines(push.err + pull.err)})` : ''}`,
+    };
+  } finally {
+    spawnSync('bash', [join(ROOT, 'scripts', 'remote', 'down.sh'), srv]);
+  }
+});
+
 // ------------------------------------------------------------------------------------------ main
 async function main() {
   const t0 = performance.now();
