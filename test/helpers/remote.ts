@@ -5,6 +5,7 @@
  * as root, so there they always run. Test files stop their server at the end (also on failure).
  */
 import { spawnSync } from 'node:child_process';
+import { registerService } from './services.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,8 @@ export interface RemoteServer {
 /** A started server, or null (with a visible line) where nginx cannot be installed. */
 export function startRemote(env: Record<string, string> = {}): RemoteServer | null {
   const dir = mkdtempSync(join(tmpdir(), 'pipeline-remote-'));
+  // Registered before it starts: the suite stops it however the tests end (test/helpers/services.ts).
+  registerService({ name: `nginx ${dir}`, stop: ['bash', join(SCRIPTS, 'down.sh'), dir, '--purge'] });
   const up = (port = '0') => spawnSync('bash', [join(SCRIPTS, 'up.sh'), dir, port], { encoding: 'utf8', env: { ...process.env, ...env } });
   const r = up();
   if (r.status !== 0) {
