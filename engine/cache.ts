@@ -88,7 +88,7 @@ export class Cache {
   static isCache(dir: string): boolean {
     if (existsSync(join(dir, 'CACHEDIR.TAG'))) return readFileSync(join(dir, 'CACHEDIR.TAG'), 'utf8').includes('pipeline cache');
     if (!existsSync(join(dir, 'objects'))) return false;
-    const known = new Set(['objects', 'staging', 'locks', 'refs', 'runs', 'trash', 'logs', 'jobs']);
+    const known = new Set(['objects', 'staging', 'locks', 'refs', 'runs', 'trash', 'logs', 'jobs', 'deps', 'probes', 'pyast']);
     return readdirSync(dir).every((f) => known.has(f));
   }
 

@@ -5,6 +5,7 @@
  * process; `slurm` packs them into job arrays whose tasks run `pipeline exec <job file>`.
  */
 import type { ExecutorRecord, NodeMeta } from '../cache.ts';
+import type { CommandJob } from '../command/run.ts';
 import type { KeyRecord } from '../key.ts';
 import type { JobInputs, OutputFile } from '../outputs.ts';
 
@@ -22,12 +23,19 @@ export interface Job {
   verifyInputs?: boolean;
   /** The stage's key facts as the node key has them: the worker refuses to run on others. */
   facts?: Record<string, string>;
+  /** A command node: run as a child process (engine/command/run.ts), not in a worker thread. */
+  command?: CommandJob;
 }
 
 export interface JobResult {
   outputs: Record<string, OutputFile>;
   seconds: number;
   log: string[];
+  /**
+   * Deps the program turned out to read (path -> fingerprint), e.g. the Python modules it loaded:
+   * the entry is filed under the key made with them (meta-design §1).
+   */
+  discovered?: Record<string, string>;
 }
 
 /** A stage failure as it crosses a thread or process boundary. */
@@ -66,6 +74,10 @@ export interface NodeJob {
   facts?: Record<string, string>;
   /** Seconds it took when it last ran (an earlier key of the same node), for packing jobs. */
   estimateSeconds?: number;
+  /** A command node's program and how to run it (engine/command/run.ts). */
+  command?: CommandJob;
+  /** The key without discovered deps: the deps log is filed under it. */
+  staticKey?: string;
 }
 
 export type ExecOutcome =
