@@ -64,7 +64,6 @@ const PY_WRAPPER = [
   '    except Exception:',
   '        pass',
   'atexit.register(_pipeline_record)',
-  'del os, sys, atexit',
   'runpy.run_path(_script, run_name="__main__")',
 ].join('\n');
 
@@ -290,19 +289,24 @@ export async function runCommandJob(job: Job, onProgress: (fraction: number, not
         if (pgid) untrackGroup(pgid);
         reject(new CommandFailure(`${job.nodeId}: cannot start ${showArgv(shown)}: ${e.message}`));
       });
-      child.on('close', (code, signal) => {
+      let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let leftover = false;
+      child.on('exit', (code, signal) => {
+        exited = { code, signal };
         clearTimeout(timer);
         clearTimeout(killer);
-        // The program is gone; anything left in its group (a background child) is ended now.
-        let leftover = false;
+        // The program is gone; anything left in its group (a background child, which may hold
+        // the output pipes open) is ended now.
         try {
           process.kill(-pgid!, 'SIGKILL');
           leftover = true;
         } catch {
           // nothing left
         }
+      });
+      child.on('close', () => {
         if (pgid) untrackGroup(pgid);
-        resolvePromise({ code, signal, timedOut, leftover });
+        resolvePromise({ code: exited?.code ?? null, signal: exited?.signal ?? null, timedOut, leftover });
       });
     });
     const seconds = (performance.now() - start) / 1000;
