@@ -9,3 +9,4 @@ export { runCommand } from './commands/run.ts';
 export type { RunSummary, TargetOptions } from './commands/shared.ts';
 export { showCommand } from './commands/show.ts';
 export { verifyCommand, type VerifyResult } from './commands/verify.ts';
+export { logsCommand, type NodeLogs } from './commands/logs.ts';

@@ -122,17 +122,18 @@ export function resolveProgram(spec: CommandSpec, root: string, at: Location): R
   const argv = spec.argv!;
   const first = argv[0];
   if (first.includes('${')) throw new PipelineError('the program (first entry of `command:`) cannot be a ${...} reference: it is resolved before any node runs', at);
-  if (first.includes('/')) {
-    const abs = resolve(root, first);
-    const bang = existsSync(abs) ? shebang(abs) : undefined;
-    const script = inProject(root, abs);
-    if (bang && script) {
-      if (!isExecutable(abs)) throw new PipelineError(`program "${first}" is not executable (chmod +x it, or name its interpreter first)`, at);
+  const firstAbs = first.includes('/') ? resolve(root, first) : undefined;
+  const firstScript = firstAbs ? inProject(root, firstAbs) : undefined;
+  if (firstAbs && firstScript) {
+    // A project file as the program: a script run by its #! interpreter (resolved like argv[0]), or a binary.
+    const bang = existsSync(firstAbs) ? shebang(firstAbs) : undefined;
+    if (bang) {
+      if (!isExecutable(firstAbs)) throw new PipelineError(`program "${first}" is not executable (chmod +x it, or name its interpreter first)`, at);
       const exe = resolveExe(bang[0], root, at, `the interpreter of ${first} (its #! line)`);
-      return { exe, exeArgs: bang.slice(1), script, args: argv.slice(1), python: PY_NAME.test(basename(exe)), shell: false };
+      return { exe, exeArgs: bang.slice(1), script: firstScript, args: argv.slice(1), python: PY_NAME.test(basename(exe)), shell: false };
     }
     const exe = resolveExe(first, root, at, 'program');
-    return { exe, exeArgs: [], ...(script ? { script } : {}), args: argv.slice(1), python: PY_NAME.test(basename(exe)), shell: false };
+    return { exe, exeArgs: [], script: firstScript, args: argv.slice(1), python: false, shell: false };
   }
   const exe = resolveExe(first, root, at, 'program');
   const python = PY_NAME.test(basename(exe)) || PY_NAME.test(first);

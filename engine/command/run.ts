@@ -24,7 +24,7 @@ import { sha256 } from '../hash.ts';
 import type { Job, JobResult } from '../executors/job.ts';
 import type { InputRef, OutputFile } from '../outputs.ts';
 import { Fingerprints, type ResolvedProgram } from './identity.ts';
-import { REF, type CommandSpec } from './spec.ts';
+import { BUILTIN_REFS, REF, type CommandSpec } from './spec.ts';
 import { trackGroup, untrackGroup } from './watchdog.ts';
 
 /** What a job carries to run a command node (serialisable: a Slurm job file holds it). */
@@ -214,16 +214,15 @@ export async function runCommandJob(job: Job, onProgress: (fraction: number, not
     const scriptAbs = program.script ? join(job.root, program.script) : undefined;
     const args = program.args.map((a) => renderArg(a, vars));
     let argv: string[];
-    let shown: string[];
+    // What the failure line shows: params filled in, the engine's folders left as ${out}, ${inputs.x}.
+    let shown: string[] = (spec.argv ?? []).map((a) => renderArg(a, (ref) => (BUILTIN_REFS.includes(ref) || ref.startsWith('inputs.') ? `\${${ref}}` : vars(ref))));
     if (program.shell) {
       argv = [program.exe, ...program.exeArgs];
       shown = [spec.shell!];
     } else if (program.python && scriptAbs) {
       argv = [program.exe, ...program.exeArgs, '-c', PY_WRAPPER, depsFile, job.root, scriptAbs, ...args];
-      shown = [...spec.argv!.slice(0, 1), ...program.exeArgs, program.script!, ...args];
     } else {
       argv = [program.exe, ...program.exeArgs, ...(scriptAbs ? [scriptAbs] : []), ...args];
-      shown = [...spec.argv!.slice(0, 1), ...(program.script && spec.argv![0] !== program.script ? [program.script] : []), ...args];
     }
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && ENV_ALLOW.test(k)) env[k] = v;

@@ -15,7 +15,6 @@
  *     deterministic: true
  *     copy_inputs: [data]
  */
-import { posix } from 'node:path';
 import { describeValue, PipelineError, type Location } from '../errors.ts';
 import { isMapping } from '../merge.ts';
 
@@ -55,9 +54,9 @@ export function outputPathProblem(name: string): string | undefined {
   if (name.startsWith('/')) return `output "${name}" must be relative to the output folder, not absolute`;
   const segs = name.split('/');
   if (segs.some((s) => s === '..')) return `output "${name}" leaves the output folder (".." is not allowed)`;
-  if (segs.some((s) => s === '' || s === '.')) return `output "${name}" must be a plain relative path (no empty or "." segments)`;
-  if (name === 'meta.json' || name.endsWith('.log') && segs.length === 1 && name.startsWith('_')) return `output "${name}" is a name the cache uses itself`;
-  if (posix.normalize(name) !== name) return `output "${name}" must be a normalised relative path`;
+  if (segs.length > 1) return `output "${name}" must be a file name in \${out}, not a path (outputs are flat, as every stage's are)`;
+  if (name.startsWith('.') || name === 'meta.json') return `output "${name}" is a name the cache keeps for itself (meta.json, dot files)`;
+  if (!/^[\w*?][\w.*?-]*$/.test(name)) return `output "${name}" may hold letters, digits, _ . - and the patterns * ?`;
   return undefined;
 }
 
@@ -67,7 +66,7 @@ export function parseCommandSpec(s: Record<string, unknown>, at: (k?: string) =>
   };
   const stringList = (k: string, v: unknown, nonEmpty: boolean): string[] => {
     if (v === undefined) return [];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' || typeof x === 'number')) problem(k, `expected a list of strings, got ${describeValue(v)}`);
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) problem(k, `expected a list of strings, got ${describeValue(v)}`);
     const list = (v as unknown[]).map(String);
     if (nonEmpty && !list.length) problem(k, 'expected at least one entry');
     return list;
