@@ -14,6 +14,7 @@
  * cache folder: they are atomic as long as the whole cache is one filesystem (on NFS, rename is
  * atomic on the server; a client that crashes mid-rename leaves the old or the new name).
  */
+import type { CommandJob } from './command/run.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PipelineError } from './errors.ts';
@@ -53,6 +54,8 @@ export interface NodeMeta {
   created: string;
   log: string[];
   executor?: ExecutorRecord;
+  /** A command node: how it ran (program, outputs, env), so that verify --sample can run it again. */
+  command?: CommandJob;
 }
 
 const CACHE_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline cache (content-addressed node outputs). See its README.\n';

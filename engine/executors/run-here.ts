@@ -82,6 +82,7 @@ export async function runNodeHere(
       created: new Date().toISOString(),
       log: res.log,
       ...(executor ? { executor } : {}),
+      ...(job.command ? { command: job.command } : {}),
     };
     if (job.force) cache.remove(key);
     await cache.commit(staging, meta);

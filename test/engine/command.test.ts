@@ -234,5 +234,18 @@ test('pipeline logs <node> shows a command node\'s stdout and stderr', () => {
   assert.match(r.stdout, /to-err/);
 });
 
-mkdirSync(tmpdir(), { recursive: true });
+test('verify --sample re-executes a deterministic command and skips a deterministic: false one, saying so', async () => {
+  const dir = makeProject({
+    'configs/v.yml': `stages:\n  same:\n    stage: command\n    command: [${PY}, exp/same.py]\n    outputs: [a.json]\n  noisy:\n    stage: command\n    shell: "date +%N > $PIPELINE_OUT/b.txt"\n    outputs: [b.txt]\n    deterministic: false\n`,
+    'exp/same.py': 'import os\nopen(os.path.join(os.environ["PIPELINE_OUT"], "a.json"), "w").write("[1]")\n',
+  });
+  await run(dir, 'v');
+  const { verifyCommand } = await import('../../engine/commands.ts');
+  const { PACKAGE_ROOT, BUILD_DIR } = await import('../helpers/project.ts');
+  const r = await verifyCommand({ packageRoot: PACKAGE_ROOT, buildDir: BUILD_DIR, cwd: dir, target: 'v', sample: 1 });
+  assert.is(r.reexecuted, 1);
+  assert.equal(r.differing, []);
+  assert.equal(r.skipped, [{ id: 'noisy', reason: 'deterministic: false (a command that cannot be bit-reproducible)' }]);
+});
+
 test.run();
