@@ -15,6 +15,7 @@ import {
   runCommand,
   showCommand,
   logsCommand,
+  initCommand,
   verifyCommand,
   type RunSummary,
   type TargetOptions,
@@ -207,6 +208,14 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .action(async (what: string, o) => {
       const info = await showCommand(what, base(o));
       process.stdout.write(`${JSON.stringify(info, null, o.json ? 1 : 2)}\n`);
+    });
+
+  program
+    .command('init')
+    .description('a new project in this folder: a Python command stage, a TypeScript stage, a report')
+    .action(() => {
+      const files = initCommand(process.cwd());
+      process.stdout.write(`wrote ${files.join(', ')}\nnext: npx pipeline run experiment\n`);
     });
 
   program
