@@ -3,10 +3,11 @@
  * One `sh` per driver process, started on the first command and detached from the terminal's
  * group: the driver writes `+<pgid>` / `-<pgid>` lines on its stdin; when that pipe closes (the
  * driver exited, however it died) the watchdog sends SIGTERM, then SIGKILL after a grace, to every
- * group still listed. A normal exit also ends the groups itself (an 'exit' handler), at once.
+ * group still listed. An exit through process.exit (Ctrl-C, SIGTERM) also sends SIGTERM itself at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
+// dash's kill takes no `--`: `kill -TERM -<pgid>` names the group.
 const SCRIPT = `trap '' INT HUP TERM
 g=""
 while IFS= read -r l; do
@@ -16,9 +17,9 @@ while IFS= read -r l; do
   esac
 done
 [ -z "$g" ] && exit 0
-for x in $g; do kill -TERM -- -"$x" 2>/dev/null; done
+for x in $g; do kill -TERM -"$x" 2>/dev/null; done
 sleep 2
-for x in $g; do kill -KILL -- -"$x" 2>/dev/null; done
+for x in $g; do kill -KILL -"$x" 2>/dev/null; done
 `;
 
 let dog: ChildProcess | undefined;
@@ -43,10 +44,12 @@ export function trackGroup(pgid: number): void {
   live.add(pgid);
   if (!exitHook) {
     exitHook = true;
+    // Ctrl-C, SIGTERM (shutdown.ts exits through process.exit): SIGTERM to every group now; the
+    // watchdog, whose pipe closes with this process, sends SIGKILL after its grace.
     process.on('exit', () => {
       for (const g of live) {
         try {
-          process.kill(-g, 'SIGKILL');
+          process.kill(-g, 'SIGTERM');
         } catch {
           // gone
         }

@@ -964,7 +964,8 @@ stages:
 }, true);
 
 def(12, 'kill -9 of run while command nodes run', async () => {
-  // Command nodes (a shell program that sleeps, then writes) under random kill -9 of the driver: no
+  // Command nodes (a shell program that ignores SIGTERM and leaves a background sleep 600 in its
+  // group, sleeps, then writes) under random kill -9 of the driver: no
   // process of the killed run may be left, no half entry, and every resume completes with the
   // digests of an uninterrupted build.
   const kills = N(20, 3);
@@ -975,7 +976,7 @@ stages:
   work:
     stage: command
     params: { n: "\${n}" }
-    shell: "sleep 0.${Q(4, 2)}; echo \\"$(cat $PIPELINE_PARAMS)\\" > $PIPELINE_OUT/v.json"
+    shell: "trap '' TERM; sleep 600 & sleep 0.${Q(4, 2)}; echo \\"$(cat $PIPELINE_PARAMS)\\" > $PIPELINE_OUT/v.json"
     outputs: [v.json]
   total:
     stage: sum
