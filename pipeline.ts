@@ -14,6 +14,8 @@ import {
   planCommand,
   runCommand,
   showCommand,
+  logsCommand,
+  initCommand,
   verifyCommand,
   placement,
   type RunSummary,
@@ -250,6 +252,25 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     .action(async (what: string, o) => {
       const info = await showCommand(what, base(o));
       process.stdout.write(`${JSON.stringify(info, null, o.json ? 1 : 2)}\n`);
+    });
+
+  program
+    .command('init')
+    .description('a new project in this folder: a Python command stage, a TypeScript stage, a report')
+    .action(() => {
+      const files = initCommand(process.cwd());
+      process.stdout.write(`wrote ${files.join(', ')}\nnext: npx pipeline run experiment\n`);
+    });
+
+  program
+    .command('logs <node>')
+    .description("a node's captured stdout and stderr (a command stage's), or its failure log")
+    .option('-t, --target <name>', 'look only in this target\'s last run')
+    .option('--cache-dir <dir>', 'cache folder (default: $PIPELINE_CACHE_DIR or ./cache)')
+    .action((node: string, o) => {
+      const r = logsCommand(node, { ...base(o), target: o.target });
+      for (const f of r.files) process.stdout.write(`==> ${r.node} ${f.name} (${r.state}, ${f.path})\n${f.text}${f.text.endsWith('\n') || !f.text ? '' : '\n'}`);
+      if (!r.files.length) process.stdout.write(`${r.node}: ${r.state}, no output was captured\n`);
     });
 
   targetOptions(program.command('graph <target>').description('the target graph as a Mermaid flowchart (GitHub renders it)'))

@@ -3,7 +3,7 @@
  * original Python code timed on the same machine: PIPELINE_BENCH_ORIGINAL=<file> names the JSON
  * that ../shared/bench-original/run.sh writes. Without it, ratios use DESIGN §7's figures from
  * another day's machine, labelled so. Writes bench/results.json. Never part of `npm test`.
- * Run one group: npm run bench -- kernels | linalg | eos | train | engine | fig3 | fig8 | fig1
+ * Run one group: npm run bench -- kernels | linalg | eos | train | engine | command | fig3 | fig8 | fig1
  * (eos: one solve N=1024 d0=128 and a fig6 cell N=2048 with both EoS solvers, minutes)
  * (no group: all of them; fig1 is the full profile cold, minutes).
  */
@@ -298,6 +298,39 @@ if (want('fig1')) {
   const perRun = orig('fcn_epoch_N1024_d128_h500', 'run_seconds', 1000);
   line(`run fig1 cold, full (${cold.summary.ran} nodes ran)`, cold.ms, perRun && 200 * perRun, { ratio: 0.3 });
   rmSync(cold.dir, { recursive: true, force: true });
+}
+
+if (want('command')) {
+  console.log('\n# command stage overhead (issue 17): a node running `true` vs a bare spawn of `true`; 1,000 cached command nodes');
+  const { spawn } = await import('node:child_process');
+  const bare = async () => {
+    const t = performance.now();
+    await new Promise<void>((res, rej) => spawn('true', [], { stdio: 'ignore' }).on('close', () => res()).on('error', rej));
+    return performance.now() - t;
+  };
+  const bareTimes: number[] = [];
+  for (let i = 0; i < 21; i++) bareTimes.push(await bare());
+  const bareMs = median(bareTimes);
+  line('bare spawn of `true` from Node', bareMs);
+  const { runCommand } = await import('../engine/commands.ts');
+  const { makeProject, PACKAGE_ROOT, BUILD_DIR } = await import('../test/helpers/project.ts');
+  const cfg = (n: number) => `sweep: { i: [${Array.from({ length: n }, (_, k) => k).join(', ')}] }\nstages:\n  t:\n    stage: command\n    params: { i: "\${i}" }\n    shell: "true > $PIPELINE_OUT/x"\n    outputs: [x]\n`;
+  // Cold: 40 nodes, one at a time, in process; minus the same run with everything cached.
+  const small = makeProject({ 'configs/c.yml': cfg(40) });
+  const o = { packageRoot: PACKAGE_ROOT, buildDir: BUILD_DIR, cwd: small, quiet: true, jobs: 1 };
+  let t = performance.now();
+  await runCommand('c', o);
+  const coldMs = performance.now() - t;
+  t = performance.now();
+  await runCommand('c', o);
+  const cachedMs = performance.now() - t;
+  line('command node running `true`, cold (per node, 40 nodes, --jobs 1)', (coldMs - cachedMs) / 40, bareMs, { ms: bareMs + 15 });
+  rmSync(small, { recursive: true, force: true });
+  const big = makeProject({ 'configs/c.yml': cfg(1000) });
+  cliWall(['run', 'c'], big);
+  const noop = median([0, 1, 2, 3, 4].map(() => cliWall(['run', 'c'], big).ms));
+  line('run of 1,000 cached command nodes, no-op, wall incl. Node start-up', noop, undefined, { ms: 500 });
+  rmSync(big, { recursive: true, force: true });
 }
 
 const out = join(root, 'bench', 'results.json');

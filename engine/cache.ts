@@ -14,6 +14,7 @@
  * cache folder: they are atomic as long as the whole cache is one filesystem (on NFS, rename is
  * atomic on the server; a client that crashes mid-rename leaves the old or the new name).
  */
+import type { CommandJob } from './command/run.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PipelineError } from './errors.ts';
@@ -58,6 +59,8 @@ export interface NodeMeta {
   executor?: ExecutorRecord;
   /** An entry pulled from a remote cache: from where, signed by whom (key fingerprint), when. */
   origin?: { remote: string; signer: string; pulled: string };
+  /** A command node: how it ran (program, outputs, env), so that verify --sample can run it again. */
+  command?: CommandJob;
 }
 
 const CACHE_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# A pipeline cache (content-addressed node outputs). See its README.\n';
@@ -95,7 +98,7 @@ export class Cache {
   static isCache(dir: string): boolean {
     if (existsSync(join(dir, 'CACHEDIR.TAG'))) return readFileSync(join(dir, 'CACHEDIR.TAG'), 'utf8').includes('pipeline cache');
     if (!existsSync(join(dir, 'objects'))) return false;
-    const known = new Set(['objects', 'staging', 'locks', 'refs', 'runs', 'trash', 'logs', 'jobs']);
+    const known = new Set(['objects', 'staging', 'locks', 'refs', 'runs', 'trash', 'logs', 'jobs', 'deps', 'probes', 'pyast']);
     return readdirSync(dir).every((f) => known.has(f));
   }
 

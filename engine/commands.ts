@@ -10,3 +10,5 @@ export { placement } from './commands/shared.ts';
 export type { RunSummary, TargetOptions } from './commands/shared.ts';
 export { showCommand } from './commands/show.ts';
 export { verifyCommand, type VerifyResult } from './commands/verify.ts';
+export { logsCommand, type NodeLogs } from './commands/logs.ts';
+export { initCommand } from './commands/init.ts';

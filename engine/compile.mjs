@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-const MANIFEST_VERSION = 4;
+const MANIFEST_VERSION = 5;
 
 function sha256(buf) {
   return createHash('sha256').update(buf).digest('hex');
@@ -77,6 +77,10 @@ export async function ensureBundle(entry, opts) {
     // Bundled CommonJS packages call require(); give the ES module one.
     banner: opts.bundlePackages ? { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } : undefined,
     metafile: true,
+    // Stage bundles carry an inline source map: a failing stage's stack names the user's .ts file
+    // and line (the worker turns source maps on). Not the CLI: a larger bundle costs every start.
+    sourcemap: opts.bundlePackages ? false : 'inline',
+    sourcesContent: false,
     write: false,
     logLevel: 'silent',
     outfile: outFile,

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
+import { COMMAND_KEYS, parseCommandSpec, type CommandSpec } from './command/spec.ts';
 import { checkDocument, isForbiddenKey } from './doc-guard.ts';
 import { describeValue, PipelineError, type Location } from './errors.ts';
 import { DEFAULT_MAX_NODES, formatBytes, MAX_CONFIG_BYTES } from './limits.ts';
@@ -27,6 +28,8 @@ export interface StageSpec {
   over: string[];
   /** Scheduling needs (threads, mem, time, gpus): in no key (engine/resources.ts). */
   resources?: Resources;
+  /** A `stage: command` stage's program, outputs, deps, env, ... (engine/command/spec.ts). */
+  command?: CommandSpec;
 }
 
 export interface TargetSpec {
@@ -288,8 +291,16 @@ function parseStages(raw: unknown, locate: TargetSpec['locate']): Record<string,
     const at = (...p: string[]) => locate(['stages', name, ...p]);
     if (!/^[A-Za-z_][\w-]*$/.test(name)) throw new PipelineError('stage names are letters, digits, _ and -', at());
     if (!isMapping(s)) throw new PipelineError(`expected a mapping with \`stage:\`, got ${describeValue(s)}`, at());
-    for (const k of Object.keys(s)) if (!STAGE_KEYS.includes(k)) throw new PipelineError(`unknown key; a stage takes ${STAGE_KEYS.join(', ')}`, at(k));
     if (typeof s.stage !== 'string') throw new PipelineError('missing `stage:` (the kind of stage, e.g. gaussian, kernel)', at());
+    const isCommand = s.stage === 'command';
+    for (const k of Object.keys(s)) {
+      if (STAGE_KEYS.includes(k)) continue;
+      if (COMMAND_KEYS.includes(k)) {
+        if (!isCommand) throw new PipelineError(`\`${k}:\` belongs to a command stage (stage: command); stage ${s.stage} takes ${STAGE_KEYS.join(', ')}`, at(k));
+        continue;
+      }
+      throw new PipelineError(`unknown key; a stage takes ${[...STAGE_KEYS, ...(isCommand ? COMMAND_KEYS : [])].join(', ')}`, at(k));
+    }
     if (s.params !== undefined && !isMapping(s.params)) throw new PipelineError(`expected a mapping, got ${describeValue(s.params)}`, at('params'));
     if (s.inputs !== undefined && !isMapping(s.inputs)) throw new PipelineError(`expected a mapping of input name: stage, got ${describeValue(s.inputs)}`, at('inputs'));
     if (s.over !== undefined && !(Array.isArray(s.over) && s.over.every((a) => typeof a === 'string'))) throw new PipelineError('expected a list of sweep axes', at('over'));
@@ -297,6 +308,12 @@ function parseStages(raw: unknown, locate: TargetSpec['locate']): Record<string,
     for (const [port, edge] of Object.entries((s.inputs as Doc | undefined) ?? {})) inputs[port] = parseEdge(edge, () => at('inputs', port));
     const resources = s.resources === undefined || s.resources === null ? undefined : parseResources(s.resources, (k) => (k ? at('resources', k) : at('resources')));
     stages[name] = { name, kind: s.stage, params: (s.params as Doc | undefined) ?? {}, inputs, over: (s.over as string[] | undefined) ?? [], ...(resources && Object.keys(resources).length ? { resources } : {}) };
+    if (isCommand) {
+      const command = parseCommandSpec(s, (k) => (k ? at(k) : at()));
+      stages[name].command = command;
+      // A command's `threads:` is also what it takes of --jobs' slots (unless resources say otherwise).
+      if (command.threads && !stages[name].resources?.threads) stages[name].resources = { ...stages[name].resources, threads: command.threads };
+    }
   }
   return stages;
 }

@@ -6,6 +6,7 @@
  */
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
 import { mergeResources } from './resources.ts';
+import { commandRefs, refProblem, type CommandSpec } from './command/spec.ts';
 import { resolveFiles } from './data-files.ts';
 import { describeValue, PipelineError } from './errors.ts';
 import { charge, newBudget, type Budget } from './expand-budget.ts';
@@ -33,6 +34,8 @@ export interface PlanNode {
    * in `sid`; a node shared by two stages needs the most either asks.
    */
   resources?: { threads?: number; mem?: string; time?: string; gpus?: number };
+  /** A command stage's program and its declared outputs, deps, env (engine/command/spec.ts). */
+  command?: CommandSpec;
 }
 
 export interface Expansion {
@@ -282,8 +285,11 @@ function expandOne(
     const axes = new Set<string>(s.over);
     for (const a of s.over) if (!(a in t.sweep)) throw new PipelineError(`"${a}" is not a sweep axis (axes: ${sweepOrder.join(', ') || 'none'})`, t.locate(['stages', s.name, 'over']));
     for (const [k, v] of Object.entries(s.params)) for (const a of axesOf(t, v, ['stages', s.name, 'params', k])) axes.add(a);
-    checkPorts(t, s, def);
-    checkOutputsFit(t, s, def, defs, included);
+    if (s.command) checkCommandPorts(t, s);
+    else {
+      checkPorts(t, s, def);
+      checkOutputsFit(t, s, def, defs, included);
+    }
     for (const [port, edge] of Object.entries(s.inputs)) {
       for (const up of edge.from) {
         const n = included.get(up)?.count ?? 1;
@@ -300,8 +306,9 @@ function expandOne(
       // The first node of a stage stands for all of them in the estimate (0: already checked).
       const given = substituteParams(t, s, coords, budget, coords === allCoords[0] ? allCoords.length : 0);
       const at = Object.keys(coords).length ? ` (at ${nodeId('', coords).slice(1, -1)})` : '';
-      const { params, issue: paramIssue } = validateParams(def, given);
-      const issue = paramIssue ?? resolveFiles(t, s, def, params, projectRoot, at ? `, ${at.slice(2, -1)}` : '');
+      // A command stage's params are its own: any JSON values, checked against the command's references.
+      const { params, issue: paramIssue } = s.command ? { params: given, issue: undefined } : validateParams(def, given);
+      const issue = paramIssue ?? (s.command ? undefined : resolveFiles(t, s, def, params, projectRoot, at ? `, ${at.slice(2, -1)}` : ''));
       if (issue) {
         throw new PipelineError(`${issue.message}${at}`, { ...t.locate(['stages', s.name, 'params', issue.key]), key: `stages.${s.name}.params.${issue.key}` });
       }
@@ -312,10 +319,17 @@ function expandOne(
         inputs[port] = { gather: edge.gather, ids: ups.map((n) => n.id) };
         inputSids[port] = edge.gather ? ups.map((n) => [n.stage, n.coords, n.sid]) : ups[0].sid;
       }
-      const sid = sha256(canonicalJson({ kind: s.kind, params, inputs: inputSids }));
+      if (s.command) {
+        for (const ref of commandRefs(s.command)) {
+          const why = refProblem(ref, params, Object.keys(s.inputs));
+          if (why) throw new PipelineError(`${why}${at}`, t.locate(['stages', s.name, s.command.argv ? 'command' : 'shell']));
+        }
+      }
+      // Two command stages with the same params and inputs are still two programs.
+      const sid = sha256(canonicalJson({ kind: s.kind, params, inputs: inputSids, ...(s.command ? { command: s.command } : {}) }));
       const existing = bySid.get(sid);
       // Two targets (or two stages) that declare the same computation share one node.
-      const node: PlanNode = existing ?? { id: nodeId(s.name, coords, prefix), stage: s.name, kind: s.kind, target: t.name, coords, params, inputs, sid, ...(s.resources ? { resources: { ...s.resources } } : {}) };
+      const node: PlanNode = existing ?? { id: nodeId(s.name, coords, prefix), stage: s.name, kind: s.kind, target: t.name, coords, params, inputs, sid, ...(s.resources ? { resources: { ...s.resources } } : {}), ...(s.command ? { command: s.command } : {}) };
       if (existing && s.resources) existing.resources = mergeResources(existing.resources, s.resources);
       if (!existing) {
         bySid.set(sid, node);
@@ -333,6 +347,16 @@ function expandOne(
   const pub = stageNodes.get(t.publish)!.matching({}, []);
   if (pub.length !== 1) throw new PipelineError(`the published stage must be a single node, but it is swept over ${stageAxes.get(t.publish)!.join(', ')}`, t.locate(['publish']));
   return { publish: pub[0].id, stages: own };
+}
+
+/** A command stage takes any input names; `copy_inputs` must name some of them. */
+function checkCommandPorts(t: TargetSpec, s: StageSpec): void {
+  for (const port of Object.keys(s.inputs)) {
+    if (!/^[A-Za-z_]\w*$/.test(port)) throw new PipelineError(`input name "${port}" must be letters, digits and _ (it names an environment variable PIPELINE_INPUT_${port.toUpperCase()})`, t.locate(['stages', s.name, 'inputs', port]));
+  }
+  for (const port of s.command!.copyInputs) {
+    if (!s.inputs[port]) throw new PipelineError(`copy_inputs names "${port}", which is not an input of this stage (inputs: ${Object.keys(s.inputs).join(', ') || 'none'})`, t.locate(['stages', s.name, 'copy_inputs']));
+  }
 }
 
 function checkPorts(t: TargetSpec, s: StageSpec, def: StageDefinition): void {

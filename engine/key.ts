@@ -15,6 +15,12 @@ export interface KeyParts {
   params: string;
   inputs: Record<string, string | GatheredInput[]>;
   env: Record<string, string>;
+  /**
+   * Files the node's program depends on that are not known statically (the Python modules a
+   * script actually imported): project-relative path -> fingerprint. Absent when empty, so that
+   * keys of stages without discovered deps are what they always were (meta-design §1).
+   */
+  deps?: Record<string, string>;
 }
 
 /** What is stored beside an output so that later runs can explain a change. */
@@ -26,6 +32,12 @@ export interface KeyRecord {
 
 export function makeKey(parts: KeyParts): string {
   return sha256(canonicalJson(parts));
+}
+
+/** The key without discovered deps: what the deps log is filed under. */
+export function staticKeyOf(parts: KeyParts): string {
+  const { deps: _deps, ...rest } = parts;
+  return makeKey(rest);
 }
 
 export function keyParts(kind: string, code: string, params: Record<string, unknown>, inputs: KeyParts['inputs'], env: Record<string, string>): KeyParts {
@@ -60,6 +72,12 @@ export function explainChange(prev: KeyRecord | undefined, next: KeyRecord): str
   for (const k of new Set([...Object.keys(prev.parts.env), ...Object.keys(next.parts.env)])) {
     if (prev.parts.env[k] !== next.parts.env[k]) reasons.push(`env.${k}: ${prev.parts.env[k] ?? 'unset'} -> ${next.parts.env[k] ?? 'unset'}`);
   }
+  const pd = prev.parts.deps ?? {};
+  const nd = next.parts.deps ?? {};
+  for (const f of [...new Set([...Object.keys(pd), ...Object.keys(nd)])].sort()) {
+    if (pd[f] === nd[f]) continue;
+    reasons.push(f in pd ? (f in nd ? `deps: ${f}` : `deps: ${f} (no longer imported)`) : `deps: ${f} (new)`);
+  }
   return reasons.length ? reasons : ['output missing from the cache'];
 }
 
@@ -71,12 +89,17 @@ export function nodeKey(
   node: { kind: string; params: Record<string, unknown>; inputs: Record<string, { gather: boolean; ids: string[] }> },
   stage: { code: string; env: Record<string, string>; sources: Record<string, string> },
   upstream: (id: string) => GatheredInput,
-): { key: string; record: KeyRecord } {
+  /** Deps discovered by earlier runs of the static key (a hint for which files; digests read now). */
+  depsFor?: (staticKey: string) => Record<string, string> | undefined,
+): { key: string; record: KeyRecord; staticKey: string } {
   const inputs: KeyParts['inputs'] = {};
   for (const [port, inp] of Object.entries(node.inputs)) {
     // A single input enters by its digest alone; a gathered one also by who is who.
     inputs[port] = inp.gather ? inp.ids.map((id) => upstream(id)) : upstream(inp.ids[0]).digest;
   }
   const parts = keyParts(node.kind, stage.code, node.params, inputs, stage.env);
-  return { key: makeKey(parts), record: { parts, params: node.params, sources: stage.sources } };
+  const staticKey = makeKey(parts);
+  const deps = depsFor?.(staticKey);
+  if (deps && Object.keys(deps).length) parts.deps = deps;
+  return { key: parts.deps ? makeKey(parts) : staticKey, record: { parts, params: node.params, sources: stage.sources }, staticKey };
 }

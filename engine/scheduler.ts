@@ -24,6 +24,8 @@ import { slotsFor } from './resources.ts';
 import { SlotGate } from './slot-gate.ts';
 import type { LoadedStage } from './stages.ts';
 import { LayeredStore } from './store/layered.ts';
+import { CommandKeys, commandJob } from './command/keys.ts';
+import type { CommandIdentity } from './command/identity.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
 
@@ -95,6 +97,8 @@ interface Resolved {
   key: string;
   record: KeyRecord;
   ups: Map<string, Done>;
+  staticKey: string;
+  command?: CommandIdentity;
 }
 
 export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<Map<string, Done>> {
@@ -114,6 +118,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
   /** Set by the first filesystem fault (a full or read-only cache): nothing more is started. */
   let stopped: string | undefined;
   const bundleDigests = new Map<string, string>();
+  // Command nodes: `run` may probe the interpreter and parse Python (never plan: no executor).
+  const commandKeys = new CommandKeys(opts.projectRoot, cache.dir, !!executor);
 
   /** The node's last build (by id), read once: for explanations and run-time estimates. */
   const previousMeta = (node: PlanNode): NodeMeta | undefined => {
@@ -131,8 +137,14 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
 
   /** Step 1: the key, from the stage's code and env, the params and the upstream digests. */
   const resolveKey = (node: PlanNode, stage: LoadedStage, ups: Map<string, Done>): Resolved => {
-    const { key, record } = nodeKey(node, stage, (id) => ({ stage: byId.get(id)!.stage, coords: byId.get(id)!.coords, digest: ups.get(id)!.digest! }));
-    const r = { node, stage, key, record, ups };
+    const command = node.command ? commandKeys.identity(node.command) : undefined;
+    const { key, record, staticKey } = nodeKey(
+      node,
+      command ?? stage,
+      (id) => ({ stage: byId.get(id)!.stage, coords: byId.get(id)!.coords, digest: ups.get(id)!.digest! }),
+      command ? (sk) => commandKeys.deps(sk, command) : undefined,
+    );
+    const r: Resolved = { node, stage, key, record, ups, staticKey, ...(command ? { command } : {}) };
     resolvedById.set(node.id, r);
     return r;
   };
@@ -234,7 +246,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
         key: r.key,
         record: r.record,
         bundle: r.stage.bundle,
-        bundleSha256: bundleDigest(r.stage.bundle),
+        ...(r.stage.bundle ? { bundleSha256: bundleDigest(r.stage.bundle) } : {}),
+        ...(r.command ? { command: commandJob(r.node, r.command, cache.dir, r.key), staticKey: r.staticKey } : {}),
         params: r.node.params,
         inputs: found.refs,
         root: opts.projectRoot,
@@ -255,7 +268,8 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
       if (!outcome) continue;
       switch (outcome.status) {
         case 'ran':
-          return { result: resultOf(r.node, 'ran', { key: r.key, changed, seconds: outcome.meta.seconds, ...(outcome.meta.executor ? { executor: outcome.meta.executor } : {}) }), digest: outcome.meta.digest, meta: outcome.meta };
+          // The entry's key: the planned one, or the one made with the deps the program reported.
+          return { result: resultOf(r.node, 'ran', { key: outcome.meta.key, changed, seconds: outcome.meta.seconds, ...(outcome.meta.executor ? { executor: outcome.meta.executor } : {}) }), digest: outcome.meta.digest, meta: outcome.meta };
         case 'cached':
           return cachedDone(r.node, outcome.meta);
         case 'locked':
@@ -290,7 +304,12 @@ export async function schedule(exp: Expansion, opts: SchedulerOptions): Promise<
       if (blocked.result.status === 'would-run') return { result: resultOf(node, 'would-run', { changed: [`upstream ${blocked.result.id} will run`] }) };
       return { result: resultOf(node, 'skipped', { error: `upstream ${blocked.result.id} ${blocked.result.status}` }) };
     }
-    const r = resolveKey(node, opts.stages.get(node.kind)!, ups);
+    let r: Resolved;
+    try {
+      r = resolveKey(node, opts.stages.get(node.kind)!, ups);
+    } catch (e) {
+      return { result: resultOf(node, 'failed', { error: (e as Error).message }) };
+    }
     const hit = await probeCache(node, r.key);
     if (hit) return hit;
     if (!executor) return { result: resultOf(node, 'would-run', { key: r.key, changed: explain(node, r.record) }) };

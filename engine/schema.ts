@@ -98,6 +98,19 @@ const RESOURCES: Schema = {
   additionalProperties: false,
 };
 
+/** The keys of a command stage (engine/command/spec.ts; README "Your own experiments"). */
+const COMMAND_PROPERTIES: Record<string, Schema> = {
+  command: { type: 'array', minItems: 1, items: { type: ['string', 'number'] }, description: 'the program as an argv list; ${param}, ${out}, ${params_file}, ${inputs.<port>}, ${root}, ${scratch} are replaced per node' },
+  shell: { type: 'string', description: 'a shell string run by /bin/sh -c (instead of command:)' },
+  outputs: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[\\w*?][\\w.*?-]*$' }, description: 'file names the program writes into ${out} (* and ? match)' },
+  deps: { type: 'array', items: { type: 'string' }, description: 'project files (globs) whose content is in the key' },
+  env: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'environment variables for the program: in the key' },
+  timeout: { type: 'number', exclusiveMinimum: 0, description: 'seconds; the process group is ended after it (not in the key)' },
+  threads: { type: 'integer', minimum: 1, description: 'OMP_NUM_THREADS and its kin (not in the key)' },
+  deterministic: { type: 'boolean', description: 'false: verify --sample skips it and says so' },
+  copy_inputs: { type: 'array', items: { type: 'string' }, description: 'input ports given as a writable copy instead of read-only' },
+};
+
 function stageSchema(kinds: string[]): Schema {
   return {
     type: 'object',
@@ -108,10 +121,19 @@ function stageSchema(kinds: string[]): Schema {
       inputs: { type: 'object', additionalProperties: { $ref: '#/$defs/input' } },
       over: { type: 'array', items: { type: 'string' }, description: 'extra sweep axes for this stage' },
       resources: RESOURCES,
+      ...COMMAND_PROPERTIES,
     },
     additionalProperties: false,
     // The params of an entry that names its kind are checked against that kind's specs.
-    allOf: kinds.map((k) => ({ if: { properties: { stage: { const: k } }, required: ['stage'] }, then: { properties: { params: { $ref: `#/$defs/params/${k}` } } } })),
+    allOf: [
+      ...kinds.map((k) => ({ if: { properties: { stage: { const: k } }, required: ['stage'] }, then: { properties: { params: { $ref: `#/$defs/params/${k}` } } } })),
+      // The command keys belong to `stage: command`, which needs a program and its outputs.
+      {
+        if: { properties: { stage: { const: 'command' } }, required: ['stage'] },
+        then: { required: ['outputs'], oneOf: [{ required: ['command'] }, { required: ['shell'] }] },
+        else: { not: { anyOf: Object.keys(COMMAND_PROPERTIES).map((k) => ({ required: [k] })) } },
+      },
+    ],
   };
 }
 
@@ -168,7 +190,7 @@ export function configSchema(stages: Map<string, StageDefinition>): Schema {
       input: INPUT,
       sweep: SWEEP,
       stage: stageSchema(kinds),
-      params: Object.fromEntries(kinds.map((k) => [k, paramsSchema(stages.get(k)!)])),
+      params: Object.fromEntries(kinds.map((k) => [k, k === 'command' ? { type: 'object', description: "the command's own params: any values, referenced in its argv as ${name}" } : paramsSchema(stages.get(k)!)])),
     },
   };
 }

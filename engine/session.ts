@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Cache } from './cache.ts';
+import { checkCommandStage } from './command/identity.ts';
 import { loadTarget, resolveTargetFile, type TargetSpec } from './config.ts';
 import { PipelineError } from './errors.ts';
 import { resolveMaxNodes } from './limits.ts';
@@ -73,8 +74,17 @@ export async function prepareTarget(s: Session, name: string, profile?: string, 
       throw new PipelineError(e.message, where ?? { file: target.file });
     }
   }
+  checkCommands(target, s.roots.projectRoot);
   const defs = new Map([...stages].map(([k, v]) => [k, v.def]));
   return { target, exp: expand(target, defs, s.roots.projectRoot, s.maxNodes), stages };
+}
+
+/** Command stages whose program is missing or whose deps match nothing: exit 2 before anything runs. */
+function checkCommands(t: TargetSpec, root: string, seen = new Set<TargetSpec>()): void {
+  if (seen.has(t)) return;
+  seen.add(t);
+  for (const st of Object.values(t.stages)) if (st.command) checkCommandStage(st.command, root, (k) => t.locate(['stages', st.name, k]));
+  for (const c of t.include) checkCommands(c, root, seen);
 }
 
 function findKindUse(t: TargetSpec, kind: string, seen = new Set<TargetSpec>()): ReturnType<TargetSpec['locate']> | undefined {

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { COMMAND_KIND, commandStage } from './command/stage.ts';
 import { ensureBundle } from './compile.mjs';
 import { PipelineError } from './errors.ts';
 import { readStageFacts } from './key-facts.ts';
@@ -73,9 +74,11 @@ export function createStageResolver(roots: Roots): StageResolver {
       if (!existsSync(dir)) continue;
       for (const f of readdirSync(dir)) if (f.endsWith('.ts')) out.add(f.slice(0, -3));
     }
+    out.add(COMMAND_KIND);
     return [...out].sort();
   };
   const load = async (kind: string): Promise<LoadedStage> => {
+    if (kind === COMMAND_KIND) return commandStage;
     if (!/^[\w-]+$/.test(kind)) throw new PipelineError(`"${kind}" is not a stage name`);
     const where = locate(kind);
     if (!where) throw new PipelineError(`unknown stage "${kind}"; available: ${kinds().join(', ')}`);

@@ -1,5 +1,7 @@
 /** `pipeline verify`: re-hash stored outputs; re-execute a sample and compare bytes. */
 import pLimit from 'p-limit';
+import { Fingerprints } from '../command/identity.ts';
+import { runCommandJob } from '../command/run.ts';
 import type { NodeMeta } from '../cache.ts';
 import { PipelineError } from '../errors.ts';
 import { targetNameProblem } from '../names.ts';
@@ -31,6 +33,7 @@ function sampleKeys(keys: string[], p: number): string[] {
  * outputs whose digests differ; or says why it cannot be re-executed as it ran.
  */
 async function reexecute(s: Session, pool: () => Promise<WorkerPool>, meta: NodeMeta, jobId: number): Promise<{ skipped: string } | { differ: string[] }> {
+  if (meta.command) return reexecuteCommand(s, meta);
   const stage = await s.resolver.load(meta.kind);
   if (stage.code !== meta.record.parts.stage.code) return { skipped: 'stage code changed since it ran' };
   if (canonicalJson(stage.env) !== canonicalJson(meta.record.parts.env)) return { skipped: 'environment changed since it ran' };
@@ -44,6 +47,31 @@ async function reexecute(s: Session, pool: () => Promise<WorkerPool>, meta: Node
     return { differ: Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256) };
   } catch (e) {
     // A node that ran once and now fails is not reproducible either.
+    return { differ: [`(re-execution failed: ${failureOf(e).message.split('\n')[0]})`] };
+  } finally {
+    s.cache.discard(scratch);
+  }
+}
+
+/** A command node again, as it ran: skipped when it says it is not deterministic or its files changed. */
+async function reexecuteCommand(s: Session, meta: NodeMeta): Promise<{ skipped: string } | { differ: string[] }> {
+  const cmd = meta.command!;
+  if (!cmd.spec.deterministic) return { skipped: 'deterministic: false (a command that cannot be bit-reproducible)' };
+  const fps = new Fingerprints(s.roots.projectRoot, s.cache.dir, true);
+  const py = cmd.program.python ? { exe: cmd.program.exe, identity: cmd.interpreter } : undefined;
+  const recorded = { ...meta.record.sources, ...(meta.record.parts.deps ?? {}) };
+  const now = fps.files(Object.keys(recorded), py);
+  const changed = Object.keys(recorded).filter((f) => now[f] !== recorded[f]);
+  if (changed.length) return { skipped: `code changed since it ran (${changed.join(', ')})` };
+  if (fps.interpreter(cmd.program.exe, cmd.program.python) !== cmd.interpreter) return { skipped: 'interpreter changed since it ran' };
+  if (!meta.inputs || Object.values(meta.inputs).some((i) => !Array.isArray(i.refs))) return { skipped: 'recorded by an older version (its inputs were not kept)' };
+  const inputs = s.cache.recordedJobInputs(meta);
+  if (!inputs) return { skipped: 'an input is no longer in the cache' };
+  const scratch = s.cache.newStagingDir(`verify-${meta.key}`);
+  try {
+    const res = await runCommandJob({ jobId: 0, nodeId: meta.id, bundle: '', params: meta.record.params, inputs, outDir: scratch, root: s.roots.projectRoot, command: { ...cmd, failureLogBase: `${scratch}.failed` } }, () => {});
+    return { differ: Object.keys({ ...res.outputs, ...meta.outputs }).filter((name) => res.outputs[name]?.sha256 !== meta.outputs[name]?.sha256) };
+  } catch (e) {
     return { differ: [`(re-execution failed: ${failureOf(e).message.split('\n')[0]})`] };
   } finally {
     s.cache.discard(scratch);

@@ -5,6 +5,7 @@
  * process; `slurm` packs them into job arrays whose tasks run `pipeline exec <job file>`.
  */
 import type { ExecutorRecord, NodeMeta } from '../cache.ts';
+import type { CommandJob } from '../command/run.ts';
 import type { KeyRecord } from '../key.ts';
 import type { JobInputs, OutputFile } from '../outputs.ts';
 import type { Resources } from '../resources.ts';
@@ -27,12 +28,19 @@ export interface Job {
   threads?: number;
   /** GPU devices the local pool gave this job: the worker sets CUDA_VISIBLE_DEVICES to them. */
   gpuDevices?: string[];
+  /** A command node: run as a child process (engine/command/run.ts), not in a worker thread. */
+  command?: CommandJob;
 }
 
 export interface JobResult {
   outputs: Record<string, OutputFile>;
   seconds: number;
   log: string[];
+  /**
+   * Deps the program turned out to read (path -> fingerprint), e.g. the Python modules it loaded:
+   * the entry is filed under the key made with them (meta-design §1).
+   */
+  discovered?: Record<string, string>;
 }
 
 /** A stage failure as it crosses a thread or process boundary. */
@@ -75,6 +83,10 @@ export interface NodeJob {
   resources?: Resources;
   /** GPU devices the local pool reserved for this node (scheduler.ts). */
   gpuDevices?: string[];
+  /** A command node's program and how to run it (engine/command/run.ts). */
+  command?: CommandJob;
+  /** The key without discovered deps: the deps log is filed under it. */
+  staticKey?: string;
 }
 
 export type ExecOutcome =

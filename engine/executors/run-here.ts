@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Cache, ExecutorRecord, NodeMeta } from '../cache.ts';
-import { sha256 } from '../hash.ts';
+import { runCommandJob } from '../command/run.ts';
+import { writeDepsLog } from '../command/identity.ts';
+import { canonicalJson, sha256 } from '../hash.ts';
+import { makeKey } from '../key.ts';
 import { outputsDigest, recordInputs } from '../outputs.ts';
 import { cachePlace, describeFsFault } from '../fs-faults.ts';
 import { failureOf, type ExecOutcome, type Job, type JobFailure, type JobResult, type NodeJob } from './job.ts';
@@ -16,6 +19,23 @@ function cacheFailure(cache: Cache, e: unknown): JobFailure {
   if (failure.fsFault) return failure;
   const fault = describeFsFault(e, [cachePlace(cache.dir)]);
   return fault ? { ...failure, message: fault, fsFault: true } : failure;
+}
+
+/**
+ * The key an entry is filed under: the planned one, or, when the program reported deps it
+ * discovered that differ from those the key was made with, the key recomputed with them
+ * (key' = hash(static parts + discovered deps' fingerprints)). One key, one computation: the
+ * entry never sits under a key whose deps it did not use. Files the key already holds
+ * statically (the script, declared deps) are not repeated.
+ */
+function withDiscoveredDeps(job: NodeJob, res: JobResult): { key: string; record: NodeJob['record'] } {
+  if (!res.discovered) return { key: job.key, record: job.record };
+  const deps = Object.fromEntries(Object.entries(res.discovered).filter(([f]) => !(f in job.record.sources)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const parts = { ...job.record.parts };
+  delete parts.deps;
+  if (Object.keys(deps).length) parts.deps = deps;
+  if (canonicalJson(parts.deps ?? {}) === canonicalJson(job.record.parts.deps ?? {})) return { key: job.key, record: job.record };
+  return { key: makeKey(parts), record: { ...job.record, parts } };
 }
 
 export type StageRunner = (job: Job, onProgress: (fraction: number, note?: string) => void) => Promise<JobResult>;
@@ -41,23 +61,25 @@ export async function runNodeHere(
       const meta = cache.checkedMeta(job.key);
       if (meta) return { status: 'cached', meta };
     }
-    if (job.bundleSha256 && sha256(readFileSync(job.bundle)) !== job.bundleSha256) {
+    if (job.bundle && job.bundleSha256 && sha256(readFileSync(job.bundle)) !== job.bundleSha256) {
       return { status: 'failed', failure: { message: `the code of stage ${job.kind} changed after this node was planned; run again` } };
     }
     staging = cache.newStagingDir(job.key);
-    const res = await runStage(
-      { jobId, nodeId: job.nodeId, bundle: job.bundle, params: job.params, inputs: job.inputs, outDir: staging, root: job.root, verifyInputs: job.verifyInputs, facts: job.facts,
-        ...(job.resources?.threads ? { threads: job.resources.threads } : {}),
-        ...(job.gpuDevices?.length ? { gpuDevices: job.gpuDevices } : {}),
-      },
-      onProgress,
-    );
+    const j: Job = {
+      jobId, nodeId: job.nodeId, bundle: job.bundle, params: job.params, inputs: job.inputs, outDir: staging, root: job.root, verifyInputs: job.verifyInputs, facts: job.facts,
+      ...(job.resources?.threads ? { threads: job.resources.threads } : {}),
+      ...(job.gpuDevices?.length ? { gpuDevices: job.gpuDevices } : {}),
+      ...(job.command ? { command: job.command } : {}),
+    };
+    // A command node runs as a child process of this one; a TypeScript stage in a worker thread.
+    const res = job.command ? await runCommandJob(j, onProgress) : await runStage(j, onProgress);
+    const { key, record } = withDiscoveredDeps(job, res);
     const meta: NodeMeta = {
-      key: job.key,
+      key,
       id: job.nodeId,
       stage: job.stage,
       kind: job.kind,
-      record: job.record,
+      record,
       inputs: recordInputs(job.inputs),
       outputs: res.outputs,
       digest: outputsDigest(res.outputs),
@@ -65,10 +87,12 @@ export async function runNodeHere(
       created: new Date().toISOString(),
       log: res.log,
       ...(executor ? { executor } : {}),
+      ...(job.command ? { command: job.command } : {}),
     };
-    if (job.force) cache.remove(job.key);
+    if (job.force) cache.remove(key);
     await cache.commit(staging, meta);
     staging = undefined;
+    if (res.discovered && job.staticKey) writeDepsLog(cache.dir, job.staticKey, Object.keys(record.parts.deps ?? {}));
     return { status: 'ran', meta };
   } catch (e) {
     return { status: 'failed', failure: cacheFailure(cache, e) };

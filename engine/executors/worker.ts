@@ -4,6 +4,8 @@ import { cachePlace, describeFsFault } from '../fs-faults.ts';
 import { failureOf, type Job, type WorkerMessage } from './job.ts';
 import { runJob } from './run-job.ts';
 
+// Stacks of a failing stage point at its .ts sources (stage bundles carry inline source maps).
+process.setSourceMapsEnabled(true);
 const port = parentPort!;
 let lastProgress = 0;
 

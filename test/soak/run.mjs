@@ -963,6 +963,76 @@ stages:
   return { n: kills, ok, observed: rows.join(' / ') };
 }, true);
 
+def(12, 'kill -9 of run while command nodes run', async () => {
+  // Command nodes (a shell program that ignores SIGTERM and leaves a background sleep 600 in its
+  // group, sleeps, then writes) under random kill -9 of the driver: no
+  // process of the killed run may be left, no half entry, and every resume completes with the
+  // digests of an uninterrupted build.
+  const kills = N(20, 3);
+  const config = `title: soak
+sweep:
+  n: [1, 2, 3, 4, 5, 6, 7, 8]
+stages:
+  work:
+    stage: command
+    params: { n: "\${n}" }
+    shell: "trap '' TERM; sleep 600 & sleep 0.${Q(4, 2)}; echo \\"$(cat $PIPELINE_PARAMS)\\" > $PIPELINE_OUT/v.json"
+    outputs: [v.json]
+  total:
+    stage: sum
+    inputs: { xs: { from: work, gather: true } }
+`;
+  const extra = { 'stages/sum.ts': TOY_STAGES['stages/sum.ts'].replace("h.json('value.json').v", "h.json('v.json').n") };
+  const dir = makeProject(config, extra);
+  const ref = await cli(dir, ['run', 'soak', '--json', '--jobs', '2', '--cache-dir', join(dir, 'ref')]);
+  if (ref.code !== 0) return { ok: false, observed: `the uninterrupted run failed: exit ${ref.code}: ${firstLines(ref.err)}` };
+  const want = lastRun(join(dir, 'ref'));
+  const cache = join(dir, 'cache');
+  const problems = [];
+  let left = 0;
+  let half = 0;
+  let wrong = 0;
+  let landed = 0;
+  for (let i = 0; i < kills; i++) {
+    const p = start(dir, ['run', 'soak', '--jobs', '2', '--cache-dir', cache]);
+    await sleep(uniform(150, ref.ms));
+    const running = descendants(p.child.pid).filter((d) => d.cmd.includes('sleep')).length;
+    if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await p.done;
+    if (running) landed++;
+    // The watchdog ends the groups at once (SIGTERM), SIGKILL after 2 s.
+    await sleep(2500);
+    const stray = [];
+    for (const pid of ls('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        // A command's processes inherit PIPELINE_OUT, a folder under this cache.
+        if (readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`PIPELINE_OUT=${cache}`)) stray.push(pid);
+      } catch {
+      }
+    }
+    if (stray.length) {
+      left += stray.length;
+      problems.push(`kill ${i}: ${stray.length} processes left`);
+      for (const pid of stray) try { process.kill(Number(pid), 'SIGKILL'); } catch {}
+    }
+    const c = checkCache(cache);
+    if (c.half.length) {
+      half += c.half.length;
+      problems.push(`kill ${i}: ${c.half.slice(0, 2).join('; ')}`);
+    }
+    const r = await cli(dir, ['run', 'soak', '--json', '--jobs', '2', '--cache-dir', cache]);
+    const got = lastRun(cache);
+    if (r.code !== 0 || JSON.stringify(got) !== JSON.stringify(want)) {
+      wrong++;
+      problems.push(`resume ${i}: exit ${r.code} ${r.code ? firstLines(r.err) : 'digests differ from the uninterrupted build'}`);
+    }
+    rmSync(cache, { recursive: true, force: true });
+  }
+  const ok = !left && !half && !wrong;
+  return { n: kills, ok, observed: `${kills} kills (${landed} while a command ran); ${left} processes left; ${half} half entries; ${wrong} resumes without the uninterrupted digests${problems.length ? `; ${problems.slice(0, 4).join(' / ')}` : ''}` };
+});
+
 def(11, 'bad-input matrix (test/soak/bad-inputs.mjs)', async () => {
   const file = join(ROOT, 'test', 'soak', 'bad-inputs.mjs');
   if (!existsSync(file)) return { skip: 'test/soak/bad-inputs.mjs does not exist in this tree' };
