@@ -22,15 +22,15 @@ import {
   type TargetOptions,
 } from './engine/commands.ts';
 import { formatError, PipelineError } from './engine/errors.ts';
-import { cachePlace, describeFsFault, FS_FAULT_EXIT_CODE, isFsFaultMessage, type Place } from './engine/fs-faults.ts';
-import { findProjectRoot } from './engine/session.ts';
-import { installShutdown } from './engine/shutdown.ts';
-import { maxJobs, maxNodeBudget, NODE_BUDGET_REASON, wholeNumberOption } from './engine/limits.ts';
+import { cachePlace, describeFsFault, FS_FAULT_EXIT_CODE, isFsFaultMessage, type Place } from './engine/store/fs-faults.ts';
+import { findProjectRoot } from './engine/run/session.ts';
+import { installShutdown } from './engine/run/shutdown.ts';
+import { maxJobs, maxNodeBudget, NODE_BUDGET_REASON, wholeNumberOption } from './engine/config/limits.ts';
 import { schemaCommand } from './engine/commands/schema.ts';
 import { diffCommand } from './engine/commands/diff.ts';
-import { diffRows, formatTable } from './engine/results-diff.ts';
-import { formatFailure } from './engine/failures.ts';
-import { formatGroups, groupByStage } from './engine/plan-format.ts';
+import { diffRows, formatTable } from './engine/report/results-diff.ts';
+import { formatFailure } from './engine/run/failures.ts';
+import { formatGroups, groupByStage } from './engine/report/plan-format.ts';
 import { readFileSync } from 'node:fs';
 import { keygenCommand, pullCommand, pushCommand, type TransferSummary } from './engine/commands/remote.ts';
 

@@ -13,10 +13,10 @@
  * Prints the estimate, what bounds it, the longest dependency chain and the largest nodes.
  */
 import { join } from 'node:path';
-import { Cache } from '../engine/cache.ts';
-import { canonicalJson } from '../engine/hash.ts';
-import { openSession, prepareTarget } from '../engine/session.ts';
-import type { PlanNode } from '../engine/expand.ts';
+import { Cache } from '../engine/store/cache.ts';
+import { canonicalJson } from '../engine/keys/hash.ts';
+import { openSession, prepareTarget } from '../engine/run/session.ts';
+import type { PlanNode } from '../engine/config/expand.ts';
 
 const root = join(import.meta.dirname, '..');
 const target = process.argv[2] ?? 'paper';

@@ -9,8 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadTarget, resolveTargetFile } from '../engine/config.ts';
-import type { ResultsDiff } from '../engine/results-diff.ts';
+import { loadTarget, resolveTargetFile } from '../engine/config/config.ts';
+import type { ResultsDiff } from '../engine/report/results-diff.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);

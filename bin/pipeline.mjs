@@ -2,7 +2,7 @@
 // Entry point of `npx pipeline`: reuses (or makes) the esbuild bundle of pipeline.ts, then runs it.
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ensureBundle } from '../engine/compile.mjs';
+import { ensureBundle } from '../engine/keys/compile.mjs';
 
 const packageRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const buildDir = join(packageRoot, '.build');

@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PipelineError, type Location } from '../errors.ts';
-import { canonicalJson, sha256 } from '../hash.ts';
+import { canonicalJson, sha256 } from '../keys/hash.ts';
 import type { CommandSpec } from './spec.ts';
 
 /** The executable and script a command stage runs, resolved from its argv. */

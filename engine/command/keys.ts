@@ -4,7 +4,7 @@
  * a command node is handed to an executor with.
  */
 import { join } from 'node:path';
-import type { PlanNode } from '../expand.ts';
+import type { PlanNode } from '../config/expand.ts';
 import { commandIdentity, Fingerprints, readDepsLog, type CommandIdentity } from './identity.ts';
 import type { CommandJob } from './run.ts';
 import type { CommandSpec } from './spec.ts';

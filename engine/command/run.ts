@@ -20,9 +20,9 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { sha256 } from '../hash.ts';
+import { sha256 } from '../keys/hash.ts';
 import type { Job, JobResult } from '../executors/job.ts';
-import type { InputRef, OutputFile } from '../outputs.ts';
+import type { InputRef, OutputFile } from '../store/outputs.ts';
 import { Fingerprints, type ResolvedProgram } from './identity.ts';
 import { BUILTIN_REFS, REF, type CommandSpec } from './spec.ts';
 import { trackGroup, untrackGroup } from './watchdog.ts';

@@ -16,7 +16,7 @@
  *     copy_inputs: [data]
  */
 import { describeValue, PipelineError, type Location } from '../errors.ts';
-import { isMapping } from '../merge.ts';
+import { isMapping } from '../config/merge.ts';
 
 export interface CommandSpec {
   /** The program as an argv list; `${...}` references are replaced per node. */

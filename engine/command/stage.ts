@@ -4,7 +4,7 @@
  * it names (identity.ts); the executors run it with run.ts instead of a worker thread.
  */
 import type { StageDefinition } from '../stage-api.ts';
-import type { LoadedStage } from '../stages.ts';
+import type { LoadedStage } from '../keys/stages.ts';
 
 export const COMMAND_KIND = 'command';
 

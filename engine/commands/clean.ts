@@ -1,8 +1,8 @@
 /** `pipeline clean`: deletes a whole cache (only a folder that is one, and nobody using it). */
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { requireCache } from '../cache.ts';
+import { requireCache } from '../store/cache.ts';
 import { ownerTag, self } from '../store/owner.ts';
-import { openSession, type SessionOptions } from '../session.ts';
+import { openSession, type SessionOptions } from '../run/session.ts';
 import { requireNoOtherUsers } from './exclusive.ts';
 
 export function cleanCommand(opts: SessionOptions): { removed: string } {

@@ -2,18 +2,18 @@
  * `pipeline diff <target>`: two builds of a target side by side — its last two recorded runs, or
  * the target as configured against a variant (`--set activation=relu`, built first if needed,
  * without publishing it). Compares the results.json of the report node of each build
- * (engine/results-diff.ts) and writes reports/diffs/<target>/: README.md with the table and an
+ * (engine/report/results-diff.ts) and writes reports/diffs/<target>/: README.md with the table and an
  * overlay figure, diff.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { RunRef } from '../cache.ts';
-import { ensureBundle } from '../compile.mjs';
+import type { RunRef } from '../store/cache.ts';
+import { ensureBundle } from '../keys/compile.mjs';
 import { runCommand, type TargetOptions } from '../commands.ts';
 import { PipelineError } from '../errors.ts';
-import { defaultFields, diffResults, diffRows, fieldSummary, type ResultsDiff } from '../results-diff.ts';
-import { openSession, prepareTarget, type Session } from '../session.ts';
+import { defaultFields, diffResults, diffRows, fieldSummary, type ResultsDiff } from '../report/results-diff.ts';
+import { openSession, prepareTarget, type Session } from '../run/session.ts';
 
 export interface DiffOptions extends TargetOptions {
   /** Result fields to show (default: the *_mean fields, else the first few). */

@@ -4,7 +4,7 @@
  * sees a live gc waits for it; a gc that sees a live build refuses. Since each writes before it
  * reads, at least one of two concurrent starters sees the other.
  */
-import type { Cache } from '../cache.ts';
+import type { Cache } from '../store/cache.ts';
 import { PipelineError } from '../errors.ts';
 
 const REMOVERS = new Set(['gc', 'clean']);

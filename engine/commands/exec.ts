@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
-import { Cache } from '../cache.ts';
-import { ensureBundle } from '../compile.mjs';
+import { Cache } from '../store/cache.ts';
+import { ensureBundle } from '../keys/compile.mjs';
 import { PipelineError } from '../errors.ts';
 import type { ExecOutcome } from '../executors/job.ts';
 import { runNodeHere } from '../executors/run-here.ts';

@@ -1,8 +1,8 @@
 /** `pipeline gc`: removes entries no target's recent runs use, never while a build uses the cache. */
 import { existsSync } from 'node:fs';
-import { requireCache } from '../cache.ts';
-import { removeFailureLogs } from '../node-log.ts';
-import { openSession, type SessionOptions } from '../session.ts';
+import { requireCache } from '../store/cache.ts';
+import { removeFailureLogs } from '../run/node-log.ts';
+import { openSession, type SessionOptions } from '../run/session.ts';
 import { requireNoOtherUsers } from './exclusive.ts';
 
 export interface GcResult {

@@ -1,5 +1,5 @@
 /** `pipeline graph <target>`: a Mermaid flowchart of stages (or nodes). */
-import { openSession, prepareTarget } from '../session.ts';
+import { openSession, prepareTarget } from '../run/session.ts';
 import type { TargetOptions } from './shared.ts';
 
 export async function graphCommand(name: string, opts: TargetOptions & { nodes?: boolean }): Promise<string> {

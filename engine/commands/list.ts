@@ -1,6 +1,6 @@
 /** `pipeline ls`: targets and stage kinds. */
-import { listTargets } from '../config.ts';
-import { openSession, type SessionOptions } from '../session.ts';
+import { listTargets } from '../config/config.ts';
+import { openSession, type SessionOptions } from '../run/session.ts';
 
 export async function listCommand(opts: SessionOptions): Promise<{ targets: ReturnType<typeof listTargets>; stages: { kind: string; description: string }[] }> {
   const s = openSession(opts);

@@ -6,8 +6,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PipelineError } from '../errors.ts';
-import { logsDir } from '../node-log.ts';
-import { openSession } from '../session.ts';
+import { logsDir } from '../run/node-log.ts';
+import { openSession } from '../run/session.ts';
 import type { TargetOptions } from './shared.ts';
 
 export interface NodeLogs {

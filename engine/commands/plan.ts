@@ -1,6 +1,6 @@
 /** `pipeline plan <target>`: the scheduler's walk without an executor: what would run, and why. */
-import { schedule } from '../scheduler.ts';
-import { openSession, prepareTarget, previousKeys } from '../session.ts';
+import { schedule } from '../run/scheduler.ts';
+import { openSession, prepareTarget, previousKeys } from '../run/session.ts';
 import { summarise, type RunSummary, type TargetOptions } from './shared.ts';
 
 export async function planCommand(name: string, opts: TargetOptions): Promise<RunSummary> {

@@ -5,8 +5,8 @@
  */
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { PipelineError } from '../errors.ts';
-import { schedule } from '../scheduler.ts';
-import { openSession, prepareTarget, previousKeys, type Session } from '../session.ts';
+import { schedule } from '../run/scheduler.ts';
+import { openSession, prepareTarget, previousKeys, type Session } from '../run/session.ts';
 import { LayeredStore } from '../store/layered.ts';
 import type { RemoteCache } from '../store/remote-cache.ts';
 import { openRemote } from '../store/remote-config.ts';

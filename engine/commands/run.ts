@@ -1,12 +1,12 @@
 /** `pipeline run <target>`: build what is missing, publish the report. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeFailures } from '../failures.ts';
-import { createProgress } from '../progress.ts';
-import { publishTarget, writeReportsIndex } from '../publish.ts';
-import { atShutdown } from '../shutdown.ts';
-import { schedule } from '../scheduler.ts';
-import { openSession, prepareTarget, previousKeys } from '../session.ts';
+import { describeFailures } from '../run/failures.ts';
+import { createProgress } from '../run/progress.ts';
+import { publishTarget, writeReportsIndex } from '../report/publish.ts';
+import { atShutdown } from '../run/shutdown.ts';
+import { schedule } from '../run/scheduler.ts';
+import { openSession, prepareTarget, previousKeys } from '../run/session.ts';
 import { localGpuDevices } from '../executors/gpus.ts';
 import { checkLocalResources } from '../executors/local-resources.ts';
 import { LayeredStore } from '../store/layered.ts';

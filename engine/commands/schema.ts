@@ -1,8 +1,8 @@
 /** `pipeline schema`: the config language's JSON Schema for this project's stage kinds (built-in and own). */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { configSchema } from '../schema.ts';
-import { openSession, type SessionOptions } from '../session.ts';
+import { configSchema } from '../config/schema.ts';
+import { openSession, type SessionOptions } from '../run/session.ts';
 import type { StageDefinition } from '../stage-api.ts';
 
 export async function schemaCommand(opts: SessionOptions & { out?: string }): Promise<{ text: string; written?: string }> {

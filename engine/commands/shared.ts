@@ -1,14 +1,14 @@
 /** What several commands share: target options, the run summary, the executor a run uses. */
 import { join } from 'node:path';
-import { ensureBundle } from '../compile.mjs';
+import { ensureBundle } from '../keys/compile.mjs';
 import { PipelineError } from '../errors.ts';
 import type { Executor } from '../executors/job.ts';
 import { localGpuDevices } from '../executors/gpus.ts';
 import { LocalExecutor } from '../executors/local.ts';
-import type { Expansion } from '../expand.ts';
-import type { Failure } from '../failures.ts';
-import type { NodeResult } from '../scheduler.ts';
-import type { Session, SessionOptions } from '../session.ts';
+import type { Expansion } from '../config/expand.ts';
+import type { Failure } from '../run/failures.ts';
+import type { NodeResult } from '../run/scheduler.ts';
+import type { Session, SessionOptions } from '../run/session.ts';
 import { resolveSlurmOptions, type SlurmOptions } from '../executors/slurm-options.ts';
 import type { Location } from '../errors.ts';
 
@@ -42,7 +42,7 @@ export interface RunSummary {
   seconds: number;
   published: string[];
   nodes: NodeResult[];
-  /** Failed nodes, one line each (engine/failures.ts). */
+  /** Failed nodes, one line each (engine/run/failures.ts). */
   failures: Failure[];
   /** Config stage name -> stage kind, for per-stage summaries. */
   kinds: Record<string, string>;

@@ -1,7 +1,7 @@
 /** `pipeline show <target|node>`: a target's shape, or a built node's meta. */
-import { listTargets } from '../config.ts';
+import { listTargets } from '../config/config.ts';
 import { PipelineError } from '../errors.ts';
-import { openSession, prepareTarget } from '../session.ts';
+import { openSession, prepareTarget } from '../run/session.ts';
 import type { TargetOptions } from './shared.ts';
 
 export async function showCommand(what: string, opts: TargetOptions): Promise<unknown> {

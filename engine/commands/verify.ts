@@ -2,13 +2,13 @@
 import pLimit from 'p-limit';
 import { Fingerprints } from '../command/identity.ts';
 import { runCommandJob } from '../command/run.ts';
-import type { NodeMeta } from '../cache.ts';
+import type { NodeMeta } from '../store/cache.ts';
 import { PipelineError } from '../errors.ts';
-import { targetNameProblem } from '../names.ts';
+import { targetNameProblem } from '../config/names.ts';
 import { failureOf } from '../executors/job.ts';
 import { WorkerPool } from '../executors/worker-pool.ts';
-import { canonicalJson, sha256 } from '../hash.ts';
-import { openSession, type Session, type SessionOptions } from '../session.ts';
+import { canonicalJson, sha256 } from '../keys/hash.ts';
+import { openSession, type Session, type SessionOptions } from '../run/session.ts';
 import { workerFile } from './shared.ts';
 
 export interface VerifyResult {

@@ -4,11 +4,11 @@
  * nothing to re-plan) and answers with an outcome. `local` runs nodes in worker threads of this
  * process; `slurm` packs them into job arrays whose tasks run `pipeline exec <job file>`.
  */
-import type { ExecutorRecord, NodeMeta } from '../cache.ts';
+import type { ExecutorRecord, NodeMeta } from '../store/cache.ts';
 import type { CommandJob } from '../command/run.ts';
-import type { KeyRecord } from '../key.ts';
-import type { JobInputs, OutputFile } from '../outputs.ts';
-import type { Resources } from '../resources.ts';
+import type { KeyRecord } from '../keys/key.ts';
+import type { JobInputs, OutputFile } from '../store/outputs.ts';
+import type { Resources } from '../config/resources.ts';
 
 /** What a worker thread needs to run one stage: no cache, no locks, just files. */
 export interface Job {

@@ -5,7 +5,7 @@
  * stage. Memory and time are for cluster schedulers: the local pool does not enforce them.
  */
 import { PipelineError } from '../errors.ts';
-import type { Expansion } from '../expand.ts';
+import type { Expansion } from '../config/expand.ts';
 
 export function checkLocalResources(exp: Expansion, jobs: number, devices: readonly string[]): string[] {
   const notes: string[] = [];

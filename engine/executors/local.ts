@@ -1,5 +1,5 @@
 /** The `local` executor: nodes run in worker threads of this process, one per job slot. */
-import type { Cache } from '../cache.ts';
+import type { Cache } from '../store/cache.ts';
 import type { ExecOutcome, Executor, NodeJob } from './job.ts';
 import { runNodeHere } from './run-here.ts';
 import { WorkerPool } from './worker-pool.ts';

@@ -4,13 +4,13 @@
  * Used by the local executor and by `pipeline exec` on a cluster node alike.
  */
 import { readFileSync } from 'node:fs';
-import type { Cache, ExecutorRecord, NodeMeta } from '../cache.ts';
+import type { Cache, ExecutorRecord, NodeMeta } from '../store/cache.ts';
 import { runCommandJob } from '../command/run.ts';
 import { writeDepsLog } from '../command/identity.ts';
-import { canonicalJson, sha256 } from '../hash.ts';
-import { makeKey } from '../key.ts';
-import { outputsDigest, recordInputs } from '../outputs.ts';
-import { cachePlace, describeFsFault } from '../fs-faults.ts';
+import { canonicalJson, sha256 } from '../keys/hash.ts';
+import { makeKey } from '../keys/key.ts';
+import { outputsDigest, recordInputs } from '../store/outputs.ts';
+import { cachePlace, describeFsFault } from '../store/fs-faults.ts';
 import { failureOf, type ExecOutcome, type Job, type JobFailure, type JobResult, type NodeJob } from './job.ts';
 
 /** A failure in this process's own cache work: a full or read-only cache said in one line. */

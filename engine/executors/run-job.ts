@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { sha256 } from '../hash.ts';
-import { factMismatch, readStageFacts } from '../key-facts.ts';
-import { inputHandle, writeOutputs } from '../outputs.ts';
+import { sha256 } from '../keys/hash.ts';
+import { factMismatch, readStageFacts } from '../keys/key-facts.ts';
+import { inputHandle, writeOutputs } from '../store/outputs.ts';
 import type { StageDefinition } from '../stage-api.ts';
 import type { Job, JobResult } from './job.ts';
 

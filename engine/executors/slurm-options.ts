@@ -3,7 +3,7 @@
  * `slurm:` block, PIPELINE_SLURM_* variables and --slurm-* flags.
  */
 import { PipelineError } from '../errors.ts';
-import { memMegabytes, timeSeconds, type Resources } from '../resources.ts';
+import { memMegabytes, timeSeconds, type Resources } from '../config/resources.ts';
 
 export interface SlurmOptions {
   partition?: string;

@@ -13,14 +13,14 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cache, ExecutorRecord } from '../cache.ts';
-import { sha256 } from '../hash.ts';
-import type { Session } from '../session.ts';
+import type { Cache, ExecutorRecord } from '../store/cache.ts';
+import { sha256 } from '../keys/hash.ts';
+import type { Session } from '../run/session.ts';
 import { writeFileAtomic } from '../store/files.ts';
 import { ownerTag, self } from '../store/owner.ts';
 import type { ExecOutcome, Executor, NodeJob } from './job.ts';
 import { scancelSync, sbatch, scontrolState, squeueByName, TERMINAL_STATES } from './slurm-cli.ts';
-import { describeResources, type Resources } from '../resources.ts';
+import { describeResources, type Resources } from '../config/resources.ts';
 import { packTasks } from './slurm-pack.ts';
 import { sbatchResourceArgs, type SlurmOptions } from './slurm-options.ts';
 

@@ -1,6 +1,6 @@
 /** Worker-thread entry: runs jobs posted by WorkerPool, one at a time. */
 import { parentPort } from 'node:worker_threads';
-import { cachePlace, describeFsFault } from '../fs-faults.ts';
+import { cachePlace, describeFsFault } from '../store/fs-faults.ts';
 import { failureOf, type Job, type WorkerMessage } from './job.ts';
 import { runJob } from './run-job.ts';
 

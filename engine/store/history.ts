@@ -13,7 +13,7 @@
  * once collapsed the repeats of fig3 onto one key).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { sha256 } from '../hash.ts';
+import { sha256 } from '../keys/hash.ts';
 import { join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
 

@@ -3,7 +3,7 @@
  * is configured) a remote cache, whose hits are filed locally before they are used. The scheduler
  * knows nothing of remotes: it asks `probe` and gets an entry's digest (and meta when read).
  */
-import type { Cache, NodeMeta } from '../cache.ts';
+import type { Cache, NodeMeta } from './cache.ts';
 
 /** What the last run recorded of a node (store/history.ts): a hint, checked by its stamp. */
 export interface EntryHint {

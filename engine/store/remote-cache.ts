@@ -16,9 +16,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import type { Cache, NodeMeta } from '../cache.ts';
-import { makeKey } from '../key.ts';
-import { isSafeOutputName, outputsDigest } from '../outputs.ts';
+import type { Cache, NodeMeta } from './cache.ts';
+import { makeKey } from '../keys/key.ts';
+import { isSafeOutputName, outputsDigest } from './outputs.ts';
 import { HttpRemote, RemoteDown, type Download } from './remote-http.ts';
 import { checkSignature, signManifest, type Manifest } from './signing.ts';
 

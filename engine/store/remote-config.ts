@@ -10,7 +10,7 @@
  * private key).
  */
 import { readFileSync } from 'node:fs';
-import type { Cache } from '../cache.ts';
+import type { Cache } from './cache.ts';
 import { PipelineError, type Location } from '../errors.ts';
 import { HttpRemote } from './remote-http.ts';
 import { RemoteCache, Warnings } from './remote-cache.ts';

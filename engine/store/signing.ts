@@ -12,9 +12,9 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { NodeMeta } from '../cache.ts';
+import type { NodeMeta } from './cache.ts';
 import { PipelineError } from '../errors.ts';
-import { canonicalJson } from '../hash.ts';
+import { canonicalJson } from '../keys/hash.ts';
 
 export interface Signature {
   /** sha256 hex of the signer's public key (DER, SubjectPublicKeyInfo). */

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cache } from '../../engine/cache.ts';
+import { Cache } from '../../engine/store/cache.ts';
 import { cli, makeProject, PACKAGE_ROOT, run } from '../helpers/project.ts';
 
 const copy = (name: string) => readFileSync(join(PACKAGE_ROOT, 'configs', name), 'utf8');

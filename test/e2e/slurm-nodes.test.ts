@@ -9,7 +9,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cache } from '../../engine/cache.ts';
+import { Cache } from '../../engine/store/cache.ts';
 import { placement, type RunSummary } from '../../engine/commands.ts';
 import { cli, cliAsync, makeProject, PACKAGE_ROOT, slowConfig, TOY_STAGES, waitFor } from '../helpers/project.ts';
 import { nodeStates, slurmCluster, squeue } from '../helpers/slurm.ts';

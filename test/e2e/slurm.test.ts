@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cache } from '../../engine/cache.ts';
+import { Cache } from '../../engine/store/cache.ts';
 import { cli, cliAsync, makeProject, ranPerStage, slowConfig, TOY_CONFIG, TOY_STAGES, waitFor } from '../helpers/project.ts';
 import { scancel, slurmEnv, squeue } from '../helpers/slurm.ts';
 

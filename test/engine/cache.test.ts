@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cache } from '../../engine/cache.ts';
+import { Cache } from '../../engine/store/cache.ts';
 import { cleanCommand, gcCommand, verifyCommand } from '../../engine/commands.ts';
 import { ownerTag, processStartTime, self } from '../../engine/store/owner.ts';
 import { BUILD_DIR, cli, cliAsync, cliRun, makeProject, slowConfig, PACKAGE_ROOT, ranPerStage, run, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { estimateRemaining, fittedSeconds, formatDuration, recordTime, type RunTimes } from '../../engine/eta.ts';
-import type { PlanNode } from '../../engine/expand.ts';
+import { estimateRemaining, fittedSeconds, formatDuration, recordTime, type RunTimes } from '../../engine/run/eta.ts';
+import type { PlanNode } from '../../engine/config/expand.ts';
 
 const node = (id: string, stage: string) => ({ id, stage }) as PlanNode;
 const times = (entries: [string, number, number][]): RunTimes => ({

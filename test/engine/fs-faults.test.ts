@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeFsFault, fsFaultCode, isFsFaultMessage } from '../../engine/fs-faults.ts';
+import { describeFsFault, fsFaultCode, isFsFaultMessage } from '../../engine/store/fs-faults.ts';
 import { cli, makeProject, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';
 
 const nodeError = (code: string, syscall: string, path?: string) => Object.assign(new Error(`${code}: ${syscall} '${path}'`), { code, syscall, path });

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStageResolver } from '../../engine/stages.ts';
+import { createStageResolver } from '../../engine/keys/stages.ts';
 import { loadNative, loadOrtLinalg } from '../../numerics/backend.ts';
 import { BUILD_DIR, cli, makeProject, PACKAGE_ROOT, plan, ranPerStage, run, TOY_STAGES } from '../helpers/project.ts';
 

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { listTargets } from '../../engine/config.ts';
-import { checkDocument } from '../../engine/doc-guard.ts';
+import { listTargets } from '../../engine/config/config.ts';
+import { checkDocument } from '../../engine/config/doc-guard.ts';
 import { PipelineError, formatError } from '../../engine/errors.ts';
-import { DEFAULT_MAX_NODES, formatBytes, maxJobs, maxSquareSide, memoryBytes, resolveMaxNodes, wholeNumberOption } from '../../engine/limits.ts';
-import { targetNameProblem } from '../../engine/names.ts';
+import { DEFAULT_MAX_NODES, formatBytes, maxJobs, maxSquareSide, memoryBytes, resolveMaxNodes, wholeNumberOption } from '../../engine/config/limits.ts';
+import { targetNameProblem } from '../../engine/config/names.ts';
 
 const message = (f: () => unknown) => {
   try {

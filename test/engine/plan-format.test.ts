@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatGroups, groupByStage } from '../../engine/plan-format.ts';
-import type { NodeResult } from '../../engine/scheduler.ts';
+import { formatGroups, groupByStage } from '../../engine/report/plan-format.ts';
+import type { NodeResult } from '../../engine/run/scheduler.ts';
 
 const node = (id: string, stage: string, status: NodeResult['status'], changed?: string[]): NodeResult => ({ id, stage, status, changed });
 

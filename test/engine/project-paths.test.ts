@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isInside } from '../../engine/project-paths.ts';
+import { isInside } from '../../engine/config/project-paths.ts';
 
 test('inside the project, after resolving links', () => {
   const root = mkdtempSync(join(tmpdir(), 'pipeline-paths-'));

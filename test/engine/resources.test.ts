@@ -1,5 +1,5 @@
 /**
- * Per-stage resources (engine/resources.ts): stories of how many nodes run at once on the local
+ * Per-stage resources (engine/config/resources.ts): stories of how many nodes run at once on the local
  * pool when stages ask for threads and GPUs, counted from the times each node ran; keys that do
  * not move when resources do; located errors for bad values.
  */
@@ -10,8 +10,8 @@ import * as assert from 'uvu/assert';
 import { showCommand } from '../../engine/commands.ts';
 import { formatError, PipelineError } from '../../engine/errors.ts';
 import { localGpuDevices } from '../../engine/executors/gpus.ts';
-import { memMegabytes, mergeResources, timeSeconds } from '../../engine/resources.ts';
-import { SlotGate } from '../../engine/slot-gate.ts';
+import { memMegabytes, mergeResources, timeSeconds } from '../../engine/config/resources.ts';
+import { SlotGate } from '../../engine/run/slot-gate.ts';
 import { BUILD_DIR, makeProject, PACKAGE_ROOT, plan, ranPerStage, run, TOY_CONFIG, TOY_STAGES } from '../helpers/project.ts';
 
 /** Sleeps, and says when it ran and which GPUs its environment gave it. */

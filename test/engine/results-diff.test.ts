@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cellsOf, diffResults, fieldSummary } from '../../engine/results-diff.ts';
+import { cellsOf, diffResults, fieldSummary } from '../../engine/report/results-diff.ts';
 
 test('sweep rows: matched on coordinates; a coordinate changed as a whole is named once', () => {
   const rows = (activation: string, shift: number) => [

@@ -1,5 +1,5 @@
 /** Runs a stage definition in-process on in-memory inputs, as the worker would. */
-import { validateParams } from '../../engine/params.ts';
+import { validateParams } from '../../engine/config/params.ts';
 import type { F64Array, InputHandle, StageDefinition, StageOutputs } from '../../engine/stage-api.ts';
 
 export function memoryInput(outputs: Record<string, unknown>, meta: { id?: string; stage?: string; coords?: Record<string, unknown> } = {}): InputHandle {

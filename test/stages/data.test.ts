@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { F64Array } from '../../engine/stage-api.ts';
-import { maxSquareSide } from '../../engine/limits.ts';
+import { maxSquareSide } from '../../engine/config/limits.ts';
 import gaussian from '../../stages/gaussian.ts';
 import { checkParams, runStage } from '../helpers/stage.ts';
 

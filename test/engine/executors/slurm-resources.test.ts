@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import type { NodeJob } from '../../../engine/executors/job.ts';
 import { byResourceClass } from '../../../engine/executors/slurm.ts';
 import { resolveSlurmOptions, sbatchResourceArgs, SLURM_DEFAULTS } from '../../../engine/executors/slurm-options.ts';
-import type { Resources } from '../../../engine/resources.ts';
+import type { Resources } from '../../../engine/config/resources.ts';
 
 const job = (nodeId: string, resources?: Resources) => ({ job: { nodeId, ...(resources ? { resources } : {}) } as NodeJob });
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { NodeMeta } from '../../../engine/cache.ts';
-import { makeKey, keyParts } from '../../../engine/key.ts';
-import { outputsDigest } from '../../../engine/outputs.ts';
+import type { NodeMeta } from '../../../engine/store/cache.ts';
+import { makeKey, keyParts } from '../../../engine/keys/key.ts';
+import { outputsDigest } from '../../../engine/store/outputs.ts';
 import { checkSignature, loadPrivateKey, loadTrusted, newKeyPair, signedPayload, signManifest } from '../../../engine/store/signing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipeline-sign-'));

@@ -14,19 +14,19 @@
  * cache folder: they are atomic as long as the whole cache is one filesystem (on NFS, rename is
  * atomic on the server; a client that crashes mid-rename leaves the old or the new name).
  */
-import type { CommandJob } from './command/run.ts';
+import type { CommandJob } from '../command/run.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PipelineError } from './errors.ts';
-import { sha256 } from './hash.ts';
-import type { KeyRecord } from './key.ts';
+import { PipelineError } from '../errors.ts';
+import { sha256 } from '../keys/hash.ts';
+import type { KeyRecord } from '../keys/key.ts';
 import { isSafeOutputName, type InputRef, type JobInputs, type OutputFile, type RecordedInputs } from './outputs.ts';
-import { syncDirAsync, writeFileDurableAsync } from './store/files.ts';
-import { metaStamp, RunHistory, type LastRunEntry, type RunRef } from './store/history.ts';
-import { acquireLease, describeHolder, inspectLease, leaseSeconds, releaseLease, type LeaseRole, type LeaseState } from './store/leases.ts';
-import { localLiveness, ownerTag, parseOwnerTag, self } from './store/owner.ts';
+import { syncDirAsync, writeFileDurableAsync } from './files.ts';
+import { metaStamp, RunHistory, type LastRunEntry, type RunRef } from './history.ts';
+import { acquireLease, describeHolder, inspectLease, leaseSeconds, releaseLease, type LeaseRole, type LeaseState } from './leases.ts';
+import { localLiveness, ownerTag, parseOwnerTag, self } from './owner.ts';
 
-export type { RunRef } from './store/history.ts';
+export type { RunRef } from './history.ts';
 export { isSafeOutputName, outputsDigest, type OutputFile } from './outputs.ts';
 
 /** Where and how a node ran, when not in the run's own process (e.g. a Slurm job). */

@@ -5,11 +5,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { COMMAND_KIND, commandStage } from './command/stage.ts';
+import { COMMAND_KIND, commandStage } from '../command/stage.ts';
 import { ensureBundle } from './compile.mjs';
-import { PipelineError } from './errors.ts';
+import { PipelineError } from '../errors.ts';
 import { readStageFacts } from './key-facts.ts';
-import type { StageDefinition } from './stage-api.ts';
+import type { StageDefinition } from '../stage-api.ts';
 
 export interface LoadedStage {
   kind: string;

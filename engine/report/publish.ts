@@ -5,12 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { isSafeOutputName, type Cache, type NodeMeta } from './cache.ts';
-import type { TargetSpec } from './config.ts';
-import { listTargets } from './config.ts';
-import type { PlanNode } from './expand.ts';
-import type { NodeResult } from './scheduler.ts';
-import type { LoadedStage } from './stages.ts';
+import { isSafeOutputName, type Cache, type NodeMeta } from '../store/cache.ts';
+import type { TargetSpec } from '../config/config.ts';
+import { listTargets } from '../config/config.ts';
+import type { PlanNode } from '../config/expand.ts';
+import type { NodeResult } from '../run/scheduler.ts';
+import type { LoadedStage } from '../keys/stages.ts';
 
 export interface PublishContext {
   cache: Cache;

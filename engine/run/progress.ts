@@ -4,7 +4,7 @@
  * Failed nodes are not printed here: the CLI's closing summary lists them (also with --quiet).
  */
 import cliProgress from 'cli-progress';
-import type { PlanNode } from './expand.ts';
+import type { PlanNode } from '../config/expand.ts';
 import type { NodeResult, RunEvents } from './scheduler.ts';
 import { estimateRemaining, formatDuration, recordTime, type RunTimes } from './eta.ts';
 

@@ -6,15 +6,15 @@
  */
 import type { InputEdge, StageSpec, TargetSpec } from './config.ts';
 import { mergeResources } from './resources.ts';
-import { commandRefs, refProblem, type CommandSpec } from './command/spec.ts';
+import { commandRefs, refProblem, type CommandSpec } from '../command/spec.ts';
 import { resolveFiles } from './data-files.ts';
-import { describeValue, PipelineError } from './errors.ts';
+import { describeValue, PipelineError } from '../errors.ts';
 import { charge, newBudget, type Budget } from './expand-budget.ts';
-import { canonicalJson, sha256 } from './hash.ts';
+import { canonicalJson, sha256 } from '../keys/hash.ts';
 import { DEFAULT_MAX_NODES, MAX_CONFIG_VALUES, PARAM_VALUES_PER_NODE } from './limits.ts';
 import { isMapping } from './merge.ts';
 import { validateParams } from './params.ts';
-import type { StageDefinition } from './stage-api.ts';
+import type { StageDefinition } from '../stage-api.ts';
 
 export type Coords = Record<string, unknown>;
 
@@ -30,7 +30,7 @@ export interface PlanNode {
   /** Structural identity: kind, params and upstream identities. Equal ids = the same computation. */
   sid: string;
   /**
-   * Scheduling needs from the config's `resources:` (engine/resources.ts). Never in the key nor
+   * Scheduling needs from the config's `resources:` (engine/config/resources.ts). Never in the key nor
    * in `sid`; a node shared by two stages needs the most either asks.
    */
   resources?: { threads?: number; mem?: string; time?: string; gpus?: number };

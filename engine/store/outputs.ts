@@ -1,9 +1,9 @@
 /** Reads and writes stage outputs as files: *.f64 raw little-endian float64, *.json, anything else text/bytes. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson, sha256 } from './hash.ts';
-import { isF64, type F64Array, type InputHandle, type StageOutputs } from './stage-api.ts';
-import { writeFileDurable } from './store/files.ts';
+import { canonicalJson, sha256 } from '../keys/hash.ts';
+import { isF64, type F64Array, type InputHandle, type StageOutputs } from '../stage-api.ts';
+import { writeFileDurable } from './files.ts';
 
 export interface OutputFile {
   bytes: number;

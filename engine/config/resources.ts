@@ -4,7 +4,7 @@
  * must not invalidate a cache, as changing `cpus` did for every Nextflow entry), and they are not
  * part of a node's structural identity: two stages that share a node share it whatever they ask.
  */
-import { describeValue, PipelineError, type Location } from './errors.ts';
+import { describeValue, PipelineError, type Location } from '../errors.ts';
 import { isMapping } from './merge.ts';
 
 export interface Resources {

@@ -1,7 +1,7 @@
 /**
  * A JSON Schema (draft 2020-12) of the config language, built from the stage kinds' param specs,
  * for editors (yaml-language-server) and for checking configs without running them. It mirrors
- * engine/config.ts: top-level keys, stages {stage, params, inputs, over, description}, inputs as a
+ * engine/config/config.ts: top-level keys, stages {stage, params, inputs, over, description}, inputs as a
  * name, a list or {from, gather}, profiles overriding vars/sweep/stages; each stage's params are
  * checked against its kind's specs when the entry names its kind (an entry that only overrides a
  * stage of an extended config does not, and is checked loosely).
@@ -9,7 +9,7 @@
  * Any param may be a whole reference "${name}" (its type is known only after expansion), and a
  * string param may embed references.
  */
-import type { ParamSpec, StageDefinition } from './stage-api.ts';
+import type { ParamSpec, StageDefinition } from '../stage-api.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -82,7 +82,7 @@ const INPUT: Schema = {
   ],
 };
 
-/** engine/resources.ts: scheduling needs, in no key. */
+/** engine/config/resources.ts: scheduling needs, in no key. */
 const RESOURCES: Schema = {
   type: 'object',
   description: 'what a node needs to be scheduled (never in its key): local --jobs slots and GPUs; sbatch options on Slurm',

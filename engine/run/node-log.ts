@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson } from './hash.ts';
+import { canonicalJson } from '../keys/hash.ts';
 
 /** An error from a job, with the worker's stack kept apart from the one-line message. */
 export class JobError extends Error {

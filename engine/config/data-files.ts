@@ -6,11 +6,11 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { StageSpec, TargetSpec } from './config.ts';
-import { formatLocation, PipelineError } from './errors.ts';
-import { canonicalJson, sha256 } from './hash.ts';
+import { formatLocation, PipelineError } from '../errors.ts';
+import { canonicalJson, sha256 } from '../keys/hash.ts';
 import { formatBytes, MAX_DATA_FILE_BYTES } from './limits.ts';
 import { isInside } from './project-paths.ts';
-import type { StageDefinition } from './stage-api.ts';
+import type { StageDefinition } from '../stage-api.ts';
 
 /** Content checks already done in this process: a file shared by many nodes is parsed once. */
 const checkedFiles = new Map<string, ReturnType<NonNullable<StageDefinition['checkFile']>>>();

@@ -4,7 +4,7 @@
  * Modules register their facts (stage-api.ts registerKeyFacts); here they are read, once in the
  * main process to make keys, and once more in the worker that runs a job, which must see the same.
  */
-import { KEY_FACTS, type KeyFacts, type StageDefinition } from './stage-api.ts';
+import { KEY_FACTS, type KeyFacts, type StageDefinition } from '../stage-api.ts';
 
 export interface StageFacts {
   /** Fact name -> value, e.g. { linalg: 'native', blas_threads: '1', tfjs_backend: 'wasm' }. */

@@ -2,7 +2,7 @@
  * `plan` (and `run --explain`) in one line per stage: how many of its nodes (would) run and why,
  * the reasons counted; `--verbose` gives the old one line per node.
  */
-import type { NodeResult } from './scheduler.ts';
+import type { NodeResult } from '../run/scheduler.ts';
 
 export interface StageGroup {
   stage: string;

@@ -5,9 +5,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
-import { COMMAND_KEYS, parseCommandSpec, type CommandSpec } from './command/spec.ts';
+import { COMMAND_KEYS, parseCommandSpec, type CommandSpec } from '../command/spec.ts';
 import { checkDocument, isForbiddenKey } from './doc-guard.ts';
-import { describeValue, PipelineError, type Location } from './errors.ts';
+import { describeValue, PipelineError, type Location } from '../errors.ts';
 import { DEFAULT_MAX_NODES, formatBytes, MAX_CONFIG_BYTES } from './limits.ts';
 import { deepMerge, getPath, isMapping, setPath, type Doc } from './merge.ts';
 import { targetNameProblem } from './names.ts';
@@ -26,7 +26,7 @@ export interface StageSpec {
   params: Doc;
   inputs: Record<string, InputEdge>;
   over: string[];
-  /** Scheduling needs (threads, mem, time, gpus): in no key (engine/resources.ts). */
+  /** Scheduling needs (threads, mem, time, gpus): in no key (engine/config/resources.ts). */
   resources?: Resources;
   /** A `stage: command` stage's program, outputs, deps, env, ... (engine/command/spec.ts). */
   command?: CommandSpec;

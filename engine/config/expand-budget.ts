@@ -3,7 +3,7 @@
  * counted per stage from the sweep sizes before the stage's nodes are made.
  */
 import type { StageSpec, TargetSpec } from './config.ts';
-import { PipelineError } from './errors.ts';
+import { PipelineError } from '../errors.ts';
 import { EDGES_PER_NODE, PARAM_VALUES_PER_NODE } from './limits.ts';
 
 /** Counts what expansion builds, so a sweep too big is refused before its nodes are made. */

@@ -11,7 +11,7 @@
  * sweep coordinates that vary among its finished nodes (log t = a + sum b_k log x_k, least squares),
  * which is exact for the N^3 of a matrix solve and falls back to the mean when nothing varies.
  */
-import type { PlanNode } from './expand.ts';
+import type { PlanNode } from '../config/expand.ts';
 
 export interface RunTimes {
   byStage: Map<string, { n: number; seconds: number }>;

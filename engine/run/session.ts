@@ -2,13 +2,13 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Cache } from './cache.ts';
-import { checkCommandStage } from './command/identity.ts';
-import { loadTarget, resolveTargetFile, type TargetSpec } from './config.ts';
-import { PipelineError } from './errors.ts';
-import { resolveMaxNodes } from './limits.ts';
-import { expand, stageKinds, type Expansion } from './expand.ts';
-import { createStageResolver, type LoadedStage, type Roots, type StageResolver } from './stages.ts';
+import { Cache } from '../store/cache.ts';
+import { checkCommandStage } from '../command/identity.ts';
+import { loadTarget, resolveTargetFile, type TargetSpec } from '../config/config.ts';
+import { PipelineError } from '../errors.ts';
+import { resolveMaxNodes } from '../config/limits.ts';
+import { expand, stageKinds, type Expansion } from '../config/expand.ts';
+import { createStageResolver, type LoadedStage, type Roots, type StageResolver } from '../keys/stages.ts';
 
 export interface SessionOptions {
   packageRoot: string;

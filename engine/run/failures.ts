@@ -4,8 +4,8 @@
  * line of the param the message names, else the config line of the stage — and its log's path.
  */
 import { relative } from 'node:path';
-import { formatLocation, type Location } from './errors.ts';
-import type { Expansion, PlanNode } from './expand.ts';
+import { formatLocation, type Location } from '../errors.ts';
+import type { Expansion, PlanNode } from '../config/expand.ts';
 import type { NodeResult } from './scheduler.ts';
 
 export interface Failure {

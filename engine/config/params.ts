@@ -1,6 +1,6 @@
 /** Checks a node's params against its stage's declared ParamSpecs and fills defaults. */
-import { describeValue } from './errors.ts';
-import type { ParamSpec, StageDefinition } from './stage-api.ts';
+import { describeValue } from '../errors.ts';
+import type { ParamSpec, StageDefinition } from '../stage-api.ts';
 
 export interface ParamIssue {
   /** Key relative to the stage's params, e.g. "std" or "class_sizes". */

@@ -13,19 +13,19 @@
  * dependants while independent nodes go on.
  */
 import { readFileSync } from 'node:fs';
-import type { Cache, ExecutorRecord, NodeMeta } from './cache.ts';
-import type { Expansion, PlanNode } from './expand.ts';
-import type { Executor, JobFailure, NodeJob } from './executors/job.ts';
-import { sha256 } from './hash.ts';
-import { explainChange, nodeKey, type KeyRecord } from './key.ts';
-import type { JobInputs } from './outputs.ts';
+import type { Cache, ExecutorRecord, NodeMeta } from '../store/cache.ts';
+import type { Expansion, PlanNode } from '../config/expand.ts';
+import type { Executor, JobFailure, NodeJob } from '../executors/job.ts';
+import { sha256 } from '../keys/hash.ts';
+import { explainChange, nodeKey, type KeyRecord } from '../keys/key.ts';
+import type { JobInputs } from '../store/outputs.ts';
 import { JobError, writeFailureLog } from './node-log.ts';
-import { slotsFor } from './resources.ts';
+import { slotsFor } from '../config/resources.ts';
 import { SlotGate } from './slot-gate.ts';
-import type { LoadedStage } from './stages.ts';
-import { LayeredStore } from './store/layered.ts';
-import { CommandKeys, commandJob } from './command/keys.ts';
-import type { CommandIdentity } from './command/identity.ts';
+import type { LoadedStage } from '../keys/stages.ts';
+import { LayeredStore } from '../store/layered.ts';
+import { CommandKeys, commandJob } from '../command/keys.ts';
+import type { CommandIdentity } from '../command/identity.ts';
 
 export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
 
@@ -41,7 +41,7 @@ export interface NodeResult {
   error?: string;
   /** Where it ran when not in this process (a Slurm job). */
   executor?: ExecutorRecord;
-  /** A failed node's log: message, stack, params (engine/node-log.ts). */
+  /** A failed node's log: message, stack, params (engine/run/node-log.ts). */
   logPath?: string;
   /** A cached node whose entry was fetched from the remote cache by this run. */
   pulled?: boolean;

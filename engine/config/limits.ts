@@ -5,11 +5,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { constants } from 'node:buffer';
-import { PipelineError } from './errors.ts';
-import { memoryBytes } from './memory.ts';
+import { PipelineError } from '../errors.ts';
+import { memoryBytes } from '../memory.ts';
 
 // Stages import these from memory.ts (see there); re-exported for the engine's use.
-export { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from './memory.ts';
+export { formatBytes, maxFloat64Values, maxSquareSide, memoryBytes, squareMatrixReason } from '../memory.ts';
 
 /**
  * Default node budget of one command (a target and everything it includes), counted per stage
