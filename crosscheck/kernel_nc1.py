@@ -5,7 +5,7 @@ An independent cross-check of the TypeScript `kernel` stage (stages/kernel.ts): 
 data node and writes a JSON shaped like that stage's stats.json, so `aggregate`, `plot`, `report`
 and `diff` read it as they read the stage's.
 
-Input: a data node's folder, as pipeline stores it (engine/outputs.ts, stages/lib/dataset.ts):
+Input: a data node's folder, as pipeline stores it (engine/store/outputs.ts, stages/lib/dataset.ts):
   data.json  {"N": N, "d0": d0, "class_sizes": [n_0, ...], "targets": [...]}
   X.f64      N x d0 float64, raw little-endian IEEE 754, row-major (row i = sample i), no header;
              rows in class-block order (class 0's n_0 rows first, ...)
