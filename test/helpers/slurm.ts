@@ -84,7 +84,8 @@ export function slurmCluster(nodes = 1): SlurmCluster | null {
     env: { SLURM_CONF: join(dir, 'slurm.conf') },
     dir,
     nodes: [...conf.matchAll(/^NodeName=(\S+)/gm)].map((m) => m[1]),
-    namespaces: /^NAMESPACES=1$/m.test(readFileSync(join(dir, 'cluster.env'), 'utf8')),
+    // A cluster started by an older up.sh (still running) has no cluster.env: one node, no namespaces.
+    namespaces: existsSync(join(dir, 'cluster.env')) && /^NAMESPACES=1$/m.test(readFileSync(join(dir, 'cluster.env'), 'utf8')),
     crash(node) {
       const c = spawnSync('bash', [join(SCRIPTS, 'down.sh'), '--node', node], { encoding: 'utf8', env });
       if (c.status !== 0) throw new Error(`down.sh --node ${node} failed:\n${c.stderr}`);
