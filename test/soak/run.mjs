@@ -1042,10 +1042,10 @@ def(11, 'bad-input matrix (test/soak/bad-inputs.mjs)', async () => {
   return { n: Number(m[1]) + Number(m[2]), ok: m[2] === '0' && r.status === 0, observed: `${m[0]} (exit ${r.status})` };
 });
 
-def(12, 'remote cache: a 1 GB output pushed and pulled (nginx)', async () => {
+def(13, 'remote cache: a 1 GB output pushed and pulled (nginx)', async () => {
   // Streamed both ways: the CLI's peak RSS (VmHWM, polled) must stay under 300 MB. The full soak's
-  // case (minutes); soak:quick runs it (64 MB) only when asked for with --only 12.
-  if (QUICK && !ONLY?.includes(12)) return { skip: 'full soak only (npm run soak): 1 GB each way' };
+  // case (minutes); soak:quick runs it (64 MB) only when asked for with --only 13.
+  if (QUICK && !ONLY?.includes(13)) return { skip: 'full soak only (npm run soak): 1 GB each way' };
   const MB = Q(1024, 64);
   const srv = join(TMP, 'remote-server');
   const up = spawnSync('bash', [join(ROOT, 'scripts', 'remote', 'up.sh'), srv], { encoding: 'utf8' });
