@@ -147,9 +147,11 @@ function leftovers(cacheDir) {
 const leftText = (l) => `${l.locks.length} locks${l.locks.length ? ` (${l.locks.slice(0, 2).join(', ')})` : ''}, ${l.staging.length} staging, ${l.trash.length} trash`;
 
 /** refs/<target>.last.json: id -> [key, digest] of the target's last run. */
+/** The last run's [key, digest] per node id; the stamp a record also carries (a hint about this cache's meta.json) is left out. */
 function lastRun(cacheDir, target = 'soak') {
   try {
-    return JSON.parse(readFileSync(join(cacheDir, 'refs', `${target}.last.json`), 'utf8'));
+    const raw = JSON.parse(readFileSync(join(cacheDir, 'refs', `${target}.last.json`), 'utf8'));
+    return Object.fromEntries(Object.entries(raw).map(([id, v]) => [id, Array.isArray(v) ? v.slice(0, 2) : v]));
   } catch {
     return {};
   }
