@@ -192,27 +192,23 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
 
   const transferLine = (verb: string, r: TransferSummary) =>
     `${verb} ${r.target} (${r.profile}) ${verb === 'pull' ? 'from' : 'to'} ${r.remote}: ${r.moved} entries ${verb === 'pull' ? 'pulled' : 'pushed'} (${r.files} files, ${(r.bytes / 1e6).toFixed(1)} MB), ${r.present} already ${verb === 'pull' ? 'local' : 'there'}, ${r.unavailable} ${verb === 'pull' ? 'not on the server' : 'not built locally'} in ${r.seconds.toFixed(2)} s\n`;
-  targetOptions(program.command('pull <target>').description('fetch a target\'s entries from the remote cache into the local one (runs nothing; then `run` publishes)'))
-    .option('--remote <url>', 'remote cache (default: $PIPELINE_REMOTE, else the config\'s remote: url)')
-    .option('--json', 'the summary as JSON on stdout')
-    .option('-q, --quiet', 'no progress lines')
-    .action(async (target: string, o) => {
-      const r = await pullCommand(target, { ...base(o), remote: o.remote, quiet: o.quiet || o.json });
-      if (o.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
-      else process.stderr.write(transferLine('pull', r));
-      if (r.unavailable) exit = 1;
-    });
-
-  targetOptions(program.command('push <target>').description('write a target\'s local entries to the remote cache: files first, signed manifest last (needs PIPELINE_REMOTE_KEY)'))
-    .option('--remote <url>', 'remote cache (default: $PIPELINE_REMOTE, else the config\'s remote: url)')
-    .option('--json', 'the summary as JSON on stdout')
-    .option('-q, --quiet', 'no progress lines')
-    .action(async (target: string, o) => {
-      const r = await pushCommand(target, { ...base(o), remote: o.remote, quiet: o.quiet || o.json });
-      if (o.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
-      else process.stderr.write(transferLine('push', r));
-      if (r.unavailable) exit = 1;
-    });
+  // pull and push take the same options and print the same summary.
+  const transfers = [
+    ['pull', pullCommand, "fetch a target's entries from the remote cache into the local one (runs nothing; then `run` publishes)"],
+    ['push', pushCommand, "write a target's local entries to the remote cache: files first, signed manifest last (needs PIPELINE_REMOTE_KEY)"],
+  ] as const;
+  for (const [verb, command, description] of transfers) {
+    targetOptions(program.command(`${verb} <target>`).description(description))
+      .option('--remote <url>', "remote cache (default: $PIPELINE_REMOTE, else the config's remote: url)")
+      .option('--json', 'the summary as JSON on stdout')
+      .option('-q, --quiet', 'no progress lines')
+      .action(async (target: string, o) => {
+        const r = await command(target, { ...base(o), remote: o.remote, quiet: o.quiet || o.json });
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
+        else process.stderr.write(transferLine(verb, r));
+        if (r.unavailable) exit = 1;
+      });
+  }
 
   program
     .command('remote')

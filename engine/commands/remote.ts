@@ -52,6 +52,17 @@ function requireRemote(s: Session, opts: RemoteOptions, config: Record<string, u
   return remote;
 }
 
+/** What pull and push say: the entries' counts, the files and bytes moved, the time since t0. */
+function transferSummary(
+  target: { name: string; profile: string },
+  remote: { http: { where: string }; warnings: { count(): number } },
+  counts: Pick<TransferSummary, 'moved' | 'present' | 'unavailable'>,
+  moved: { files: number; bytes: number },
+  t0: number,
+): TransferSummary {
+  return { target: target.name, profile: target.profile, remote: remote.http.where, ...counts, files: moved.files, bytes: moved.bytes, seconds: (performance.now() - t0) / 1000, warnings: remote.warnings.count() };
+}
+
 /** Fetches a target's entries from the remote cache into the local one, running nothing. */
 export async function pullCommand(name: string, opts: RemoteOptions): Promise<TransferSummary> {
   const t0 = performance.now();
@@ -63,18 +74,8 @@ export async function pullCommand(name: string, opts: RemoteOptions): Promise<Tr
   try {
     const done = await schedule(exp, { cache: s.cache, stages, projectRoot: s.roots.projectRoot, previous: previousKeys(s.cache, target.name), store: new LayeredStore(s.cache, remote) });
     const results = [...done.values()].map((d) => d.result);
-    return {
-      target: target.name,
-      profile: target.profile,
-      remote: remote.http.where,
-      moved: results.filter((r) => r.pulled).length,
-      present: results.filter((r) => r.status === 'cached' && !r.pulled).length,
-      unavailable: results.filter((r) => r.status !== 'cached').length,
-      files: remote.pulled.files,
-      bytes: remote.pulled.bytes,
-      seconds: (performance.now() - t0) / 1000,
-      warnings: remote.warnings.count(),
-    };
+    const counts = { moved: results.filter((r) => r.pulled).length, present: results.filter((r) => r.status === 'cached' && !r.pulled).length, unavailable: results.filter((r) => r.status !== 'cached').length };
+    return transferSummary(target, remote, counts, remote.pulled, t0);
   } finally {
     stop();
     remote.http.close();
@@ -99,18 +100,7 @@ export async function pushCommand(name: string, opts: RemoteOptions): Promise<Tr
     const keys = [...new Set([...done.values()].filter((d) => d.result.status === 'cached').map((d) => d.result.key!))];
     const unavailable = done.size - [...done.values()].filter((d) => d.result.status === 'cached').length;
     const outcomes = await pushKeys(remote, keys);
-    return {
-      target: target.name,
-      profile: target.profile,
-      remote: remote.http.where,
-      moved: outcomes.pushed,
-      present: outcomes.present,
-      unavailable: unavailable + outcomes.absent,
-      files: remote.pushed.files,
-      bytes: remote.pushed.bytes,
-      seconds: (performance.now() - t0) / 1000,
-      warnings: remote.warnings.count(),
-    };
+    return transferSummary(target, remote, { moved: outcomes.pushed, present: outcomes.present, unavailable: unavailable + outcomes.absent }, remote.pushed, t0);
   } finally {
     stop();
     remote.http.close();
